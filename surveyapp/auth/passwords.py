@@ -1,0 +1,84 @@
+"""Password hashing (argon2id) and the password policy.
+
+The policy follows NIST SP 800-63B and OWASP: at least 8 characters, no upper limit below 128,
+no composition rules, and a refusal of passwords that are common or easy to guess (zxcvbn's
+lists of leaked passwords, words and names, plus the person's own e-mail and name).
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+#: zxcvbn scores 0..4; 0 and 1 are guessable within about a million tries offline.
+MIN_SCORE = 2
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(
+        time_cost=int(cfg["PASSWORD_HASH_TIME_COST"]),
+        memory_cost=int(cfg["PASSWORD_HASH_MEMORY_COST"]),
+        parallelism=int(cfg["PASSWORD_HASH_PARALLELISM"]),
+    )
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash (PHC string) of ``password``."""
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Return whether ``password`` matches ``password_hash``; never raises for a bad hash."""
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Return whether the hash was made with weaker parameters than the current ones."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+# A dummy hash to verify against when the account does not exist, so that an unknown e-mail
+# takes as long as a wrong password.
+_DUMMY: dict[tuple, str] = {}
+
+
+def burn_verification_time(password: str) -> None:
+    """Spend the time of one verification, for unknown accounts (no timing oracle)."""
+    hasher = _hasher()
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _DUMMY:
+        _DUMMY[key] = hasher.hash("not-a-real-password")
+    try:
+        hasher.verify(_DUMMY[key], password)
+    except VerificationError:
+        pass
+
+
+def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
+    """Return what is wrong with ``password`` as sentences for the user; empty when it is fine."""
+    if len(password) < MIN_LENGTH:
+        return [f"Your password must be at least {MIN_LENGTH} characters long."]
+    if len(password) > MAX_LENGTH:
+        return [f"Your password must be {MAX_LENGTH} characters or fewer."]
+    user_inputs = [part for part in (email, email.split("@")[0], name, "surveyapp") if part]
+    result = zxcvbn(password, user_inputs=user_inputs)
+    if result["score"] < MIN_SCORE:
+        advice = result["feedback"].get("warning") or "This password is too easy to guess."
+        if not advice.endswith("."):
+            advice += "."
+        return [
+            f"Choose a less common password. {advice} "
+            "A few unrelated words together make a strong one."
+        ]
+    return []

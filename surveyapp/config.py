@@ -1,0 +1,81 @@
+"""Configuration: defaults here, then ``instance/config.py``, then ``SURVEYAPP_*`` variables.
+
+Every key below can be overridden by an environment variable of the same name with the
+``SURVEYAPP_`` prefix (``SURVEYAPP_SECRET_KEY=...``). Values are parsed as JSON when they can be
+(``SURVEYAPP_SESSION_COOKIE_SECURE=true``), otherwise taken as strings.
+``SURVEYAPP_DATABASE_URL`` is the short name for ``SQLALCHEMY_DATABASE_URI``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+#: The secret key shipped for development; a production app refuses to start with it.
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run safely (for example the default secret key in production)."""
+
+
+DEFAULTS: dict[str, object] = {
+    # "development" or "production". Production insists on a real secret key and secure cookies.
+    "ENV": "development",
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Empty means: SQLite file instance/surveyapp.sqlite3.
+    "SQLALCHEMY_DATABASE_URI": "",
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Seconds a SQLite writer waits for the lock before giving up.
+    "SQLITE_BUSY_TIMEOUT": 30,
+    "ORGANISATION_NAME": "Northwind Services",
+    # Absolute base for links in e-mails and exports, e.g. https://survey.example.org
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # None: secure (HTTPS-only) cookies in production, plain ones in development.
+    "SESSION_COOKIE_SECURE": None,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Login throttling: failures allowed per window, per account and per client address.
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_CLIENT": 20,
+    "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
+    # Argon2id parameters (OWASP: m >= 19 MiB, t >= 2, p = 1). Memory in KiB.
+    "PASSWORD_HASH_TIME_COST": 3,
+    "PASSWORD_HASH_MEMORY_COST": 65536,
+    "PASSWORD_HASH_PARALLELISM": 4,
+    # Number of trusted reverse proxies in front of the app (for the client address).
+    "PROXY_COUNT": 0,
+    "PEOPLE_PER_PAGE": 50,
+}
+
+
+def database_uri(configured: str, instance_path: str) -> str:
+    """Return the database URL to use: the configured one, or the SQLite file in instance/.
+
+    ``postgresql://`` and ``postgres://`` URLs are pointed at the psycopg 3 driver.
+    """
+    if not configured:
+        return f"sqlite:///{instance_path}/surveyapp.sqlite3"
+    for prefix in ("postgres://", "postgresql://"):
+        if configured.startswith(prefix):
+            return "postgresql+psycopg://" + configured[len(prefix):]
+    return configured
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run a production configuration that is not safe.
+
+    :raise ConfigurationError: with the default or an empty secret key in production.
+    """
+    if config.get("ENV") != "production":
+        return
+    key = config.get("SECRET_KEY")
+    if not key or key == DEFAULT_SECRET_KEY or len(str(key)) < 32:
+        raise ConfigurationError(
+            "SURVEYAPP_SECRET_KEY must be set to a random value of at least 32 characters in "
+            "production, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
