@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, auth, cli, directory, errors, main
+from . import accounts, auth, cli, directory, errors, main, models  # noqa: F401 (models: for migrations)
 from .config import DEFAULTS, check_production, database_uri
 from .database import configure_sqlite
 from .extensions import csrf, db, login_manager, migrate

@@ -6,11 +6,18 @@ log in; a leader leads one or more teams and sees them and every team below.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import secrets
+from datetime import UTC, date, datetime
 from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Integer,
+    SmallInteger,
+    Text,
     CheckConstraint,
     Column,
     DateTime,
@@ -181,3 +188,217 @@ class LoginFailure(db.Model):
     #: "account:<email>" or "client:<address>".
     key: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Rounds, invitations, participation and responses ---------------------------------------
+
+
+class RoundStatus:
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    ALL = (DRAFT, OPEN, CLOSED)
+    LABELS = {DRAFT: "Draft", OPEN: "Open", CLOSED: "Closed"}
+
+
+#: The teams HR chose for a round; each includes every team below it.
+round_scope = Table(
+    "round_scope",
+    db.metadata,
+    Column("round_id", ForeignKey("round.id", ondelete="CASCADE"), primary_key=True),
+    Column("team_id", ForeignKey("team.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class Round(db.Model):
+    """One run of the survey for a set of teams, with its own frozen instrument and rules."""
+
+    __tablename__ = "round"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'open', 'closed')", name="status_known"),
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        CheckConstraint("min_group_size >= 3", name="min_group_at_least_3"),
+        CheckConstraint(
+            "min_comment_group_size >= min_group_size", name="comment_min_not_below_group_min"
+        ),
+        CheckConstraint("closes_on >= opens_on", name="closes_after_opens"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10), default=RoundStatus.DRAFT)
+    #: The first and last day on which employees can answer (in the organisation's time zone).
+    opens_on: Mapped[date] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+    #: Fewest responses behind any score shown (primary suppression).
+    min_group_size: Mapped[int] = mapped_column(default=5)
+    #: Fewest responses behind any comment shown; never below ``min_group_size``.
+    min_comment_group_size: Mapped[int] = mapped_column(default=5)
+    #: The instrument as ``Instrument.to_dict()``; editable while draft, frozen at launch.
+    instrument: Mapped[dict] = mapped_column(JSON)
+    #: How many reminder batches HR has started; each invitation records the last it received.
+    reminder_batches: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    launched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    teams: Mapped[list[Team]] = relationship(secondary=round_scope, order_by="Team.name")
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", passive_deletes=True
+    )
+    snapshot: Mapped[list[RoundTeam]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Round {self.id} {self.name!r} {self.status}>"
+
+
+class RoundTeam(db.Model):
+    """A team as it stood when the round was launched: reports use this tree, not today's."""
+
+    __tablename__ = "round_team"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("round.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"), primary_key=True)
+    #: The parent within this round's tree (None at the top of the round's scope).
+    parent_team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(120))
+    path: Mapped[str] = mapped_column(String(1000))
+    #: People invited whose own team this is (not counting teams below).
+    invited: Mapped[int] = mapped_column(default=0)
+
+    round: Mapped[Round] = relationship(back_populates="snapshot")
+
+
+class Invitation(db.Model):
+    """One person's personal link to one round. Only a hash of the link's token is stored."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("round_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    #: The person's team when the round was launched; their response is counted there.
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
+    #: Random per invitation; the token is an HMAC of it, so links can be produced again.
+    nonce: Mapped[str] = mapped_column(String(32))
+    #: SHA-256 (hex) of the token in the link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: When the invitation e-mail went out (None: not yet).
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: The last reminder batch this person was sent (0: none).
+    reminder_batch: Mapped[int] = mapped_column(default=0)
+
+    round: Mapped[Round] = relationship(back_populates="invitations")
+    person: Mapped[Person] = relationship()
+    team: Mapped[Team] = relationship()
+    draft: Mapped[Optional[Draft]] = relationship(
+        back_populates="invitation", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Participation(db.Model):
+    """The fact that a person has submitted in a round, stored apart from what they answered.
+
+    No timestamp: together with the order of responses it could link a person to an answer.
+    """
+
+    __tablename__ = "participation"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("round.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="RESTRICT"), primary_key=True
+    )
+
+
+class Draft(db.Model):
+    """Answers saved as the employee goes, tied to the invitation; deleted when they submit."""
+
+    __tablename__ = "draft"
+
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: {statement key: 1..5}
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: {question key: text}
+    comments: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The last step the employee reached, to resume there.
+    step: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="draft")
+
+
+def random_id() -> int:
+    """A random 62-bit key: unlike a sequence, it says nothing about the order of inserts."""
+    return secrets.randbits(62) or 1
+
+
+#: BIGINT, but INTEGER on SQLite so that the column is the table's rowid.
+RandomKey = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Response(db.Model):
+    """One employee's submitted answers: with the round, the team and coarse attributes only.
+
+    Deliberately absent: person, invitation, client address and any time finer than the round.
+    The key is random so that the order of responses says nothing about who answered when.
+    """
+
+    __tablename__ = "response"
+    __table_args__ = (Index("ix_response_round_team", "round_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(RandomKey, primary_key=True, default=random_id)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
+    location: Mapped[Optional[str]] = mapped_column(String(80))
+    role_level: Mapped[Optional[str]] = mapped_column(String(80))
+    tenure_band: Mapped[Optional[str]] = mapped_column(String(80))
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Answer(db.Model):
+    """One rated statement of a response."""
+
+    __tablename__ = "answer"
+    __table_args__ = (CheckConstraint("value BETWEEN 1 AND 5", name="value_on_scale"),)
+
+    response_id: Mapped[int] = mapped_column(
+        RandomKey, ForeignKey("response.id", ondelete="CASCADE"), primary_key=True
+    )
+    statement_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class Comment(db.Model):
+    """One answer to an open question of a response."""
+
+    __tablename__ = "comment"
+    __table_args__ = (
+        CheckConstraint("length(text) <= 2000", name="text_max_2000"),
+        CheckConstraint("length(trim(text)) > 0", name="text_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(RandomKey, primary_key=True, default=random_id)
+    response_id: Mapped[int] = mapped_column(
+        RandomKey, ForeignKey("response.id", ondelete="CASCADE"), index=True
+    )
+    question_key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="comments")
