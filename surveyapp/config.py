@@ -50,6 +50,19 @@ DEFAULTS: dict[str, object] = {
     # Number of trusted reverse proxies in front of the app (for the client address).
     "PROXY_COUNT": 0,
     "PEOPLE_PER_PAGE": 50,
+    # Rounds open and close on whole days in this time zone (an IANA name).
+    "TIMEZONE": "Europe/London",
+    # Key for invitation links; empty means SECRET_KEY. Changing it breaks every open link.
+    "INVITATION_KEY": "",
+    # E-mail. With no MAIL_SERVER, messages are written to instance/outbox/ as .eml files.
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 25,
+    # "none", "starttls" or "tls" (implicit TLS, usually port 465).
+    "MAIL_SECURITY": "none",
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_SENDER": "Service survey <survey@example.org>",
+    "MAIL_TIMEOUT": 30,
 }
 
 

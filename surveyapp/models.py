@@ -67,9 +67,8 @@ class Team(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    parent_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("team.id", ondelete="RESTRICT"), index=True
-    )
+    #: NO ACTION rather than RESTRICT, so that a whole subtree can go in one statement.
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
     #: Set when HR archives the team; archived teams keep their history but take no new people.
     archived_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,88 @@
+"""Sending e-mail: through SMTP when ``MAIL_SERVER`` is set, else into ``instance/outbox/``.
+
+The outbox lets the demo and a fresh install work with no mail server: each message becomes an
+``.eml`` file that any mail program opens.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from flask import current_app
+
+
+class MailError(RuntimeError):
+    """The mail server could not be reached or refused a message."""
+
+
+def make_message(*, to: str, subject: str, body: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_SENDER"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain=current_app.config["MAIL_SENDER"].rpartition("@")[2]
+                                   .strip("> ") or None)
+    msg.set_content(body)
+    return msg
+
+
+class Mailer(AbstractContextManager):
+    """Open one connection for many messages: ``with Mailer() as mailer: mailer.send(msg)``."""
+
+    def __init__(self):
+        cfg = current_app.config
+        self.server = cfg["MAIL_SERVER"]
+        self.port = int(cfg["MAIL_PORT"])
+        self.security = cfg["MAIL_SECURITY"]
+        self.username = cfg["MAIL_USERNAME"]
+        self.password = cfg["MAIL_PASSWORD"]
+        self.timeout = float(cfg["MAIL_TIMEOUT"])
+        self.outbox = Path(current_app.instance_path) / "outbox"
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        if not self.server:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            return self
+        try:
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(self.server, self.port, timeout=self.timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+                if self.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password)
+        except (OSError, smtplib.SMTPException) as error:
+            raise MailError(f"Could not connect to the mail server {self.server}:{self.port}: "
+                            f"{error}") from error
+        self._smtp = smtp
+        return self
+
+    def send(self, msg: EmailMessage) -> None:
+        """Send one message. :raise MailError: when the server refuses it or the line drops."""
+        if self._smtp is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            safe_to = "".join(c if c.isalnum() else "_" for c in str(msg["To"]))[:60]
+            (self.outbox / f"{stamp}-{safe_to}.eml").write_bytes(bytes(msg))
+            return
+        try:
+            self._smtp.send_message(msg)
+        except (OSError, smtplib.SMTPException) as error:
+            raise MailError(f"The mail server refused the message to {msg['To']}: {error}") \
+                from error
+
+    def __exit__(self, *exc) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+            self._smtp = None

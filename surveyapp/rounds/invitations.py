@@ -1,0 +1,159 @@
+"""Invitations and reminders: links, e-mails, and the links CSV for HR's own mail system.
+
+Sending commits after every message, so that a crash or a mail-server failure midway leaves a
+record of who was sent; sending again skips them. (A crash between the server accepting a
+message and the commit can send that one message twice: at least once, never lost.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import and_, select
+
+from ..extensions import db
+from ..mail import Mailer, MailError, make_message
+from ..models import Invitation, Participation, Person, Round, RoundStatus, RoundTeam, utcnow
+from .operations import RoundError
+from .tokens import token_for
+
+
+def survey_url(invitation: Invitation) -> str:
+    """The absolute link of an invitation (``BASE_URL`` + ``/s/<token>``)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/s/{token_for(invitation.nonce)}"
+
+
+def _not_submitted():
+    return ~select(Participation).where(
+        and_(Participation.round_id == Invitation.round_id,
+             Participation.person_id == Invitation.person_id)
+    ).exists()
+
+
+def pending_invitations(round_: Round):
+    """Invitations whose person has not submitted yet, by name."""
+    return db.session.scalars(
+        select(Invitation).join(Invitation.person)
+        .where(Invitation.round_id == round_.id, _not_submitted())
+        .order_by(Person.name, Person.id)
+    )
+
+
+def links_csv_rows(round_: Round) -> Iterator[list[str]]:
+    """Rows ``email,name,team,url`` (header first) for every invitation not yet submitted."""
+    paths = dict(db.session.execute(
+        select(RoundTeam.team_id, RoundTeam.path).where(RoundTeam.round_id == round_.id)
+    ).all())
+    yield ["email", "name", "team", "url"]
+    for invitation in pending_invitations(round_):
+        yield [invitation.person.email, invitation.person.name, paths.get(invitation.team_id, ""),
+               survey_url(invitation)]
+
+
+def links_csv(round_: Round) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(links_csv_rows(round_))
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    #: Set when sending stopped early; those not sent are sent by the next attempt.
+    error: str | None = None
+
+
+def _body(invitation: Invitation, *, reminder: bool) -> tuple[str, str]:
+    cfg = current_app.config
+    round_ = invitation.round
+    closes = f"{round_.closes_on:%A %-d %B %Y}"
+    if reminder:
+        subject = f"Reminder: {round_.name} closes on {closes}"
+        opening = ("A short reminder: you have not submitted your answers to our service culture "
+                   "survey yet. If you have started, your answers are saved; the link takes you "
+                   "back to where you stopped.")
+    else:
+        subject = f"Your invitation: {round_.name}"
+        opening = ("We would like to know how you practise the habits behind excellent service, "
+                   "and what you would do to make our service better. It takes about 10 minutes.")
+    body = f"""Hello {invitation.person.name},
+
+{opening}
+
+Your personal link:
+{survey_url(invitation)}
+
+The survey is open until {closes}. You can stop at any time and come back later.
+
+Your answers are stored without your name. Results are only shown for groups of at least
+{round_.min_group_size} people, so no one, including your manager, can see what you answered.
+Please do not forward this e-mail: the link is yours alone.
+
+Thank you,
+{cfg['ORGANISATION_NAME']}
+"""
+    return subject, body
+
+
+def _send(invitations: list[Invitation], *, reminder: bool, batch: int = 0) -> SendReport:
+    sent = 0
+    try:
+        with Mailer() as mailer:
+            for invitation in invitations:
+                subject, body = _body(invitation, reminder=reminder)
+                mailer.send(make_message(to=invitation.person.email, subject=subject, body=body))
+                if reminder:
+                    invitation.reminder_batch = batch
+                else:
+                    invitation.sent_at = utcnow()
+                db.session.commit()
+                sent += 1
+    except MailError as error:
+        db.session.rollback()
+        return SendReport(sent, str(error))
+    return SendReport(sent)
+
+
+def send_invitations(round_: Round) -> SendReport:
+    """E-mail every invitation of an open round not sent yet. Commits after each message.
+
+    :raise RoundError: when the round is not open.
+    """
+    if round_.status != RoundStatus.OPEN:
+        raise RoundError("Invitations can only be sent for an open round.")
+    invitations = list(db.session.scalars(
+        select(Invitation).join(Invitation.person)
+        .where(Invitation.round_id == round_.id, Invitation.sent_at.is_(None))
+        .order_by(Person.name, Person.id)
+    ))
+    return _send(invitations, reminder=False)
+
+
+def send_reminders(round_: Round, *, new_batch: bool = True) -> SendReport:
+    """Remind everyone invited who has not submitted. Commits after each message.
+
+    ``new_batch=True`` starts a new reminder (HR pressed "Send reminders"); ``False`` resumes
+    the current one after a failure, skipping those already reminded.
+
+    :raise RoundError: when the round is not open, or there is no reminder to resume.
+    """
+    if round_.status != RoundStatus.OPEN:
+        raise RoundError("Reminders can only be sent for an open round.")
+    if new_batch:
+        round_.reminder_batches += 1
+        db.session.commit()
+    elif round_.reminder_batches == 0:
+        raise RoundError("No reminder has been started for this round.")
+    batch = round_.reminder_batches
+    invitations = list(db.session.scalars(
+        select(Invitation).join(Invitation.person)
+        .where(Invitation.round_id == round_.id, Invitation.sent_at.is_not(None),
+               Invitation.reminder_batch < batch, _not_submitted())
+        .order_by(Person.name, Person.id)
+    ))
+    return _send(invitations, reminder=True, batch=batch)

@@ -1,0 +1,208 @@
+"""Round operations: create and edit a draft, launch, extend, close.
+
+Each validates, changes the session and flushes; the caller commits. A forbidden change raises
+``RoundError`` with a message for HR.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..instrument import Instrument, InstrumentError, load_default
+from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
+from ..orgtree import OrgTree
+from .tokens import hash_token, new_nonce, token_for
+
+#: Reporting thresholds may never go below this (PRODUCT.md).
+ABSOLUTE_MIN_GROUP = 3
+DEFAULT_MIN_GROUP = 5
+
+
+class RoundError(Exception):
+    """A round cannot be created or changed that way; the message says why, for HR."""
+
+
+def load_tree() -> OrgTree:
+    rows = db.session.execute(
+        select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
+    ).all()
+    return OrgTree.build(tuple(row) for row in rows)
+
+
+def _check_settings(*, name: str, teams: list[Team], opens_on: date, closes_on: date,
+                    min_group_size: int, min_comment_group_size: int, today: date) -> None:
+    if not name.strip():
+        raise RoundError("Enter a name for the round.")
+    if not teams:
+        raise RoundError("Choose at least one team.")
+    archived = [t.name for t in teams if t.is_archived]
+    if archived:
+        raise RoundError(f"Archived teams cannot take part: {', '.join(archived)}.")
+    if min_group_size < ABSOLUTE_MIN_GROUP:
+        raise RoundError(
+            f"The minimum group size for scores cannot be below {ABSOLUTE_MIN_GROUP}: "
+            "smaller groups could reveal individual answers."
+        )
+    if min_comment_group_size < min_group_size:
+        raise RoundError(
+            "The minimum group size for comments cannot be below the one for scores "
+            f"({min_group_size})."
+        )
+    if closes_on < opens_on:
+        raise RoundError("The closing date must be on or after the opening date.")
+    if closes_on < today:
+        raise RoundError("The closing date has already passed.")
+
+
+def create_round(*, name: str, teams: Iterable[Team], opens_on: date, closes_on: date,
+                 today: date, min_group_size: int = DEFAULT_MIN_GROUP,
+                 min_comment_group_size: int | None = None,
+                 instrument: Instrument | None = None) -> Round:
+    """Create a draft round with a copy of the published instrument.
+
+    :raise RoundError: blank name, no or archived teams, thresholds below the rules, dates
+        in the wrong order or already past.
+    """
+    teams = list(teams)
+    comment_min = min_group_size if min_comment_group_size is None else min_comment_group_size
+    _check_settings(name=name, teams=teams, opens_on=opens_on, closes_on=closes_on,
+                    min_group_size=min_group_size, min_comment_group_size=comment_min,
+                    today=today)
+    round_ = Round(
+        name=name.strip(), teams=teams, opens_on=opens_on, closes_on=closes_on,
+        min_group_size=min_group_size, min_comment_group_size=comment_min,
+        instrument=(instrument or load_default()).to_dict(), status=RoundStatus.DRAFT,
+    )
+    db.session.add(round_)
+    db.session.flush()
+    return round_
+
+
+def update_draft(round_: Round, *, name: str, teams: Iterable[Team], opens_on: date,
+                 closes_on: date, min_group_size: int, min_comment_group_size: int,
+                 today: date) -> Round:
+    """Change a draft round's settings. :raise RoundError: not a draft, or invalid settings."""
+    _require(round_, RoundStatus.DRAFT, "Only a draft round can be edited.")
+    teams = list(teams)
+    _check_settings(name=name, teams=teams, opens_on=opens_on, closes_on=closes_on,
+                    min_group_size=min_group_size, min_comment_group_size=min_comment_group_size,
+                    today=today)
+    round_.name = name.strip()
+    round_.teams = teams
+    round_.opens_on, round_.closes_on = opens_on, closes_on
+    round_.min_group_size, round_.min_comment_group_size = min_group_size, min_comment_group_size
+    db.session.flush()
+    return round_
+
+
+def edit_instrument(round_: Round, change) -> Round:
+    """Apply ``change(instrument) -> instrument`` to a draft round's instrument.
+
+    :raise RoundError: when the round is not a draft or the change is refused.
+    """
+    _require(round_, RoundStatus.DRAFT, "The survey of a launched round can no longer change.")
+    try:
+        round_.instrument = change(Instrument.from_dict(round_.instrument)).to_dict()
+    except InstrumentError as error:
+        raise RoundError(str(error)) from error
+    db.session.flush()
+    return round_
+
+
+def launch_round(round_: Round, *, today: date) -> int:
+    """Open a draft round: freeze its survey and team tree and invite everyone in its teams.
+
+    The people in the chosen teams (and every team below) at this moment become the
+    participants; archived people and teams are left out.
+
+    :raise RoundError: not a draft, closing date passed, or no one to invite.
+    :return: the number of invitations created.
+    """
+    _require(round_, RoundStatus.DRAFT, "Only a draft round can be launched.")
+    if round_.closes_on < today:
+        raise RoundError("The closing date has passed: choose a later one before launching.")
+    tree = load_tree()
+    scope = {i for i in tree.subtree_of_any(t.id for t in round_.teams)
+             if not tree.nodes[i].archived}
+    people = db.session.execute(
+        select(Person.id, Person.team_id)
+        .where(Person.team_id.in_(scope), Person.archived_at.is_(None))
+        .order_by(Person.id)
+    ).all()
+    if not people:
+        raise RoundError("There is no one to invite in these teams. Add people first.")
+    invited = Counter(team_id for _, team_id in people)
+    for team_id in tree.walk():
+        if team_id in scope:
+            parent = tree.nodes[team_id].parent_id
+            db.session.add(RoundTeam(
+                round_id=round_.id, team_id=team_id,
+                parent_team_id=parent if parent in scope else None,
+                name=tree.nodes[team_id].name, path=tree.path(team_id),
+                invited=invited.get(team_id, 0),
+            ))
+    rows = []
+    for person_id, team_id in people:
+        nonce = new_nonce()
+        rows.append({"round_id": round_.id, "person_id": person_id, "team_id": team_id,
+                     "nonce": nonce, "token_hash": hash_token(token_for(nonce)),
+                     "reminder_batch": 0})
+    db.session.execute(Invitation.__table__.insert(), rows)
+    round_.status = RoundStatus.OPEN
+    round_.launched_at = utcnow()
+    db.session.flush()
+    return len(rows)
+
+
+def close_round(round_: Round) -> Round:
+    """Close an open round now. :raise RoundError: when it is not open."""
+    _require(round_, RoundStatus.OPEN, "Only an open round can be closed.")
+    round_.status = RoundStatus.CLOSED
+    round_.closed_at = utcnow()
+    db.session.flush()
+    return round_
+
+
+def extend_round(round_: Round, closes_on: date, *, today: date) -> Round:
+    """Move an open round's closing date later.
+
+    :raise RoundError: when the round is not open, or the new date is not later than both the
+        current closing date and today.
+    """
+    _require(round_, RoundStatus.OPEN, "Only an open round can be extended.")
+    if closes_on <= round_.closes_on:
+        raise RoundError(
+            f"The new closing date must be after the current one ({round_.closes_on:%d %B %Y})."
+        )
+    if closes_on < today:
+        raise RoundError("The new closing date has already passed.")
+    round_.closes_on = closes_on
+    db.session.flush()
+    return round_
+
+
+def delete_draft(round_: Round) -> None:
+    """Delete a draft round. :raise RoundError: when it has been launched."""
+    _require(round_, RoundStatus.DRAFT, "Only a draft round can be deleted.")
+    db.session.delete(round_)
+    db.session.flush()
+
+
+def close_due_rounds(today: date) -> int:
+    """Close every open round whose closing date has passed; return how many were closed."""
+    result = db.session.execute(
+        update(Round)
+        .where(Round.status == RoundStatus.OPEN, Round.closes_on < today)
+        .values(status=RoundStatus.CLOSED, closed_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def _require(round_: Round, status: str, message: str) -> None:
+    if round_.status != status:
+        raise RoundError(f"{message} This round is {RoundStatus.LABELS[round_.status].lower()}.")

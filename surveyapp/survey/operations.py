@@ -1,0 +1,170 @@
+"""The employee's side of a round: find the invitation, save answers as they go, submit.
+
+Submitting stores the response with the round, the team and coarse attributes only, records the
+participation apart from it, and deletes the draft, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..instrument import COMMENT_MAX_LENGTH, Instrument
+from ..models import (
+    Answer,
+    Comment,
+    Draft,
+    Invitation,
+    Participation,
+    Response,
+    Round,
+    RoundStatus,
+)
+from ..rounds.tokens import hash_token, looks_like_token
+
+
+class SurveyError(Exception):
+    """The survey cannot take answers now; ``kind`` names the page to show."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+class AlreadySubmitted(SurveyError):
+    def __init__(self):
+        super().__init__("submitted")
+
+
+class BadAnswers(ValueError):
+    """Posted answers that no form of ours could send (tampered or broken input)."""
+
+
+@dataclass(frozen=True)
+class SurveyState:
+    """What the invitation's page should show: "open", "not_yet_open", "closed", "submitted"."""
+
+    kind: str
+    round: Round
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """Return the invitation with this token, or None (also for a malformed token)."""
+    if not looks_like_token(token):
+        return None
+    return db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+
+
+def has_submitted(invitation: Invitation) -> bool:
+    return db.session.get(Participation, (invitation.round_id, invitation.person_id)) is not None
+
+
+def survey_state(invitation: Invitation, today: date) -> SurveyState:
+    """Decide which page an invitation's link leads to today."""
+    round_ = invitation.round
+    if has_submitted(invitation):
+        return SurveyState("submitted", round_)
+    if round_.status == RoundStatus.CLOSED or round_.closes_on < today:
+        return SurveyState("closed", round_)
+    if round_.status != RoundStatus.OPEN or round_.opens_on > today:
+        return SurveyState("not_yet_open", round_)
+    return SurveyState("open", round_)
+
+
+def instrument_of(invitation: Invitation) -> Instrument:
+    return Instrument.from_dict(invitation.round.instrument)
+
+
+def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict, dict]:
+    """Read statement answers and comments from a posted form.
+
+    Fields named ``s:<statement key>`` hold a scale value; ``q:<question key>`` a comment.
+    Unknown fields are ignored (the CSRF token, buttons); empty ones mean "not answered".
+
+    :raise BadAnswers: a value off the scale, or a comment over the length limit.
+    :return: ({statement key: value}, {question key: text})
+    """
+    keys = set(instrument.statement_keys)
+    scale = set(instrument.scale_values)
+    questions = {q.key for q in instrument.questions}
+    answers: dict[str, int] = {}
+    comments: dict[str, str] = {}
+    for name, raw in form.items():
+        kind, _, key = name.partition(":")
+        if kind == "s" and key in keys and raw != "":
+            try:
+                value = int(raw)
+            except ValueError:
+                raise BadAnswers(f"{raw!r} is not a point on the scale.") from None
+            if value not in scale:
+                raise BadAnswers(f"{value} is not a point on the scale.")
+            answers[key] = value
+        elif kind == "q" and key in questions:
+            text = raw.replace("\r\n", "\n").strip()
+            if len(text) > COMMENT_MAX_LENGTH:
+                raise BadAnswers(f"A comment can have at most {COMMENT_MAX_LENGTH} characters.")
+            comments[key] = text
+    return answers, comments
+
+
+def save_draft(invitation: Invitation, answers: Mapping[str, int],
+               comments: Mapping[str, str], step: int | None = None) -> Draft:
+    """Merge answers into the invitation's draft (creating it), and remember the step.
+
+    Answers not posted are kept; a comment posted empty is cleared.
+    """
+    draft = invitation.draft or Draft(invitation=invitation, answers={}, comments={}, step=0)
+    if draft not in db.session:
+        db.session.add(draft)
+    # New dicts, so that SQLAlchemy sees the JSON change.
+    draft.answers = {**(draft.answers or {}), **answers}
+    merged = {**(draft.comments or {}), **comments}
+    draft.comments = {k: v for k, v in merged.items() if v}
+    if step is not None:
+        draft.step = step
+    db.session.flush()
+    return draft
+
+
+def submit_response(invitation: Invitation) -> Response:
+    """Store the invitation's draft as an anonymous response, record participation, delete draft.
+
+    :raise AlreadySubmitted: when this person has already submitted in this round (also when
+        two submits race: the participation's primary key lets only one through; the session
+        is rolled back).
+    """
+    if has_submitted(invitation):
+        raise AlreadySubmitted()
+    draft = invitation.draft
+    instrument = instrument_of(invitation)
+    answers = dict(draft.answers) if draft else {}
+    comments = dict(draft.comments) if draft else {}
+    person = invitation.person
+    db.session.add(Participation(round_id=invitation.round_id, person_id=invitation.person_id))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadySubmitted() from None
+    response = Response(
+        round_id=invitation.round_id, team_id=invitation.team_id,
+        location=person.location, role_level=person.role_level, tenure_band=person.tenure_band,
+    )
+    response.answers = [
+        Answer(statement_key=key, value=int(answers[key]))
+        for key in instrument.statement_keys if key in answers
+    ]
+    response.comments = [
+        Comment(question_key=q.key, text=comments[q.key][:COMMENT_MAX_LENGTH])
+        for q in instrument.questions if comments.get(q.key, "").strip()
+    ]
+    db.session.add(response)
+    if draft is not None:
+        db.session.delete(draft)
+    db.session.flush()
+    return response
