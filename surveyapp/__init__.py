@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, auth, cli, directory, errors, main, models  # noqa: F401 (models: for migrations)
+from . import accounts, auth, cli, directory, errors, main, models, survey  # noqa: F401 (models: for migrations)
 from .config import DEFAULTS, check_production, database_uri
 from .database import configure_sqlite
 from .extensions import csrf, db, login_manager, migrate
@@ -76,3 +76,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(directory.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(survey.bp)

@@ -1,0 +1,205 @@
+"""Survey pages for employees (/s/<token>/...) and HR's preview of a round's survey.
+
+CSRF: these forms are exempt from the session-bound CSRF token. The link's own token is a
+192-bit secret that a forging site cannot know, so it already proves the request comes from the
+survey page; a session token would expire and lose answers (the issue forbids that). Posts
+whose Origin header names another site are refused as well.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from ..access import hr_required
+from ..clock import today
+from ..extensions import csrf, db
+from ..instrument import COMMENT_MAX_LENGTH, Instrument
+from ..models import Invitation, Round
+from .operations import (
+    AlreadySubmitted,
+    BadAnswers,
+    find_invitation,
+    instrument_of,
+    parse_answers,
+    save_draft,
+    submit_response,
+    survey_state,
+)
+from .steps import steps_of, unanswered
+
+bp = Blueprint("survey", __name__)
+csrf.exempt(bp)
+
+
+@bp.after_request
+def private_headers(response):
+    # The token is in the URL: never send it on as a Referer; answers must not be cached.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.before_request
+def same_origin_posts_only():
+    if request.method != "POST":
+        return None
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        abort(403)
+    return None
+
+
+def _open_invitation(token: str) -> Invitation:
+    """Return the invitation if its survey is open now; else abort with the right page."""
+    invitation = find_invitation(token)
+    if invitation is None:
+        abort(404)
+    state = survey_state(invitation, today())
+    if state.kind != "open":
+        abort(redirect(url_for(".start", token=token)))
+    return invitation
+
+
+def _page_context(invitation: Invitation, instrument: Instrument) -> dict:
+    return {
+        "round": invitation.round,
+        "token": request.view_args["token"],
+        "steps": steps_of(instrument),
+        "instrument": instrument,
+        "comment_max": COMMENT_MAX_LENGTH,
+        "preview": False,
+    }
+
+
+@bp.get("/s/<token>")
+def start(token: str):
+    """The link from the e-mail: the welcome page, the page to resume, or the round's state."""
+    invitation = find_invitation(token)
+    if invitation is None:
+        return render_template("survey/unknown.html"), 404
+    state = survey_state(invitation, today())
+    if state.kind != "open":
+        return render_template(f"survey/{state.kind}.html", round=state.round)
+    draft = invitation.draft
+    if draft is not None and draft.step >= 1 and not request.args.get("intro"):
+        instrument = instrument_of(invitation)
+        last = len(steps_of(instrument))
+        if draft.step > last:
+            return redirect(url_for(".review", token=token))
+        return redirect(url_for(".step", token=token, number=draft.step))
+    instrument = instrument_of(invitation)
+    return render_template("survey/intro.html", **_page_context(invitation, instrument))
+
+
+@bp.route("/s/<token>/step/<int:number>", methods=["GET", "POST"])
+def step(token: str, number: int):
+    """One step: show it (GET) or save its answers and move on (POST).
+
+    A POST with ``X-Autosave: 1`` (the page's script, on every change) saves and answers 204.
+    """
+    invitation = _open_invitation(token)
+    instrument = instrument_of(invitation)
+    steps = steps_of(instrument)
+    if not 1 <= number <= len(steps):
+        abort(404)
+    if request.method == "POST":
+        try:
+            answers, comments = parse_answers(instrument, request.form)
+        except BadAnswers as error:
+            return render_template("survey/bad_input.html", message=str(error), round=invitation.round,
+                                   back=url_for(".step", token=token, number=number)), 400
+        if request.headers.get("X-Autosave") == "1":
+            save_draft(invitation, answers, comments)
+            db.session.commit()
+            return "", 204
+        action = request.form.get("action", "next")
+        target = {"back": number - 1, "next": number + 1, "review": len(steps) + 1}.get(action, number + 1)
+        save_draft(invitation, answers, comments, step=max(target, 1))
+        db.session.commit()
+        if target < 1:
+            return redirect(url_for(".start", token=token, intro=1))
+        if target > len(steps):
+            return redirect(url_for(".review", token=token))
+        return redirect(url_for(".step", token=token, number=target))
+    draft = invitation.draft
+    return render_template(
+        "survey/step.html", step=steps[number - 1],
+        answers=(draft.answers if draft else {}), comments=(draft.comments if draft else {}),
+        **_page_context(invitation, instrument),
+    )
+
+
+@bp.get("/s/<token>/review")
+def review(token: str):
+    """Check your answers: the statements still unanswered, with links back to them."""
+    invitation = _open_invitation(token)
+    instrument = instrument_of(invitation)
+    draft = invitation.draft
+    answers = draft.answers if draft else {}
+    return render_template(
+        "survey/review.html", missing=unanswered(instrument, answers), answers=answers,
+        comments=(draft.comments if draft else {}), **_page_context(invitation, instrument),
+    )
+
+
+@bp.post("/s/<token>/submit")
+def submit(token: str):
+    """Store the answers anonymously, once. A second submit shows "already submitted"."""
+    invitation = find_invitation(token)
+    if invitation is None:
+        return render_template("survey/unknown.html"), 404
+    state = survey_state(invitation, today())
+    if state.kind == "submitted":
+        return render_template("survey/submitted.html", round=state.round, again=True)
+    if state.kind != "open":
+        return render_template(f"survey/{state.kind}.html", round=state.round)
+    try:
+        submit_response(invitation)
+        db.session.commit()
+    except AlreadySubmitted:
+        return render_template("survey/submitted.html", round=invitation.round, again=True)
+    return redirect(url_for(".thanks", token=token))
+
+
+@bp.get("/s/<token>/thanks")
+def thanks(token: str):
+    invitation = find_invitation(token)
+    if invitation is None:
+        return render_template("survey/unknown.html"), 404
+    if survey_state(invitation, today()).kind != "submitted":
+        return redirect(url_for(".start", token=token))
+    return render_template("survey/thanks.html", round=invitation.round)
+
+
+# --- HR's preview ----------------------------------------------------------------------------
+
+
+@bp.get("/rounds/<int:round_id>/preview", defaults={"number": 0})
+@bp.get("/rounds/<int:round_id>/preview/<int:number>")
+@hr_required
+def preview(round_id: int, number: int):
+    """The survey exactly as employees see it, for HR; nothing is saved."""
+    round_ = db.get_or_404(Round, round_id)
+    instrument = Instrument.from_dict(round_.instrument)
+    steps = steps_of(instrument)
+    if not 0 <= number <= len(steps) + 1:
+        abort(404)
+    context = {"round": round_, "token": None, "steps": steps, "instrument": instrument,
+               "comment_max": COMMENT_MAX_LENGTH, "preview": True}
+    if number == 0:
+        return render_template("survey/intro.html", **context)
+    if number == len(steps) + 1:
+        return render_template("survey/review.html", missing=unanswered(instrument, {}),
+                               answers={}, comments={}, **context)
+    return render_template("survey/step.html", step=steps[number - 1], answers={}, comments={},
+                           **context)
