@@ -1,0 +1,247 @@
+"""A team's (or the whole organisation's) report for one round, as plain values.
+
+Built from plain rows by the reports package and rendered by the dashboard page, the PDF and
+the CSV alike, so that every output shows the same figures under the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..instrument import Instrument
+from .confidentiality import ORGANISATION, GroupNode, Visibility, decide_visibility, present_comments
+from .scores import GroupScores, StatementScore, score_group
+from .stats import Change, change
+
+TOP_N = 3
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """A team of the round's frozen tree."""
+
+    team_id: int
+    parent_id: int | None
+    name: str
+    path: str
+    invited: int
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    response_id: int
+    team_id: int
+    answers: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    comment_id: int
+    team_id: int
+    question_key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    round_id: int
+    name: str
+    instrument: Instrument
+    min_group_size: int
+    min_comment_group_size: int
+    opens_on: date
+    closes_on: date
+    status: str
+
+
+@dataclass
+class RoundContext:
+    """A round's tree with the visibility of every group, decided once for all viewers."""
+
+    info: RoundInfo
+    teams: dict[int, TeamRow]
+    #: Responses per team (own people only).
+    counts: Mapping[int, int]
+    scores_visibility: Visibility = field(init=False)
+    comments_visibility: Visibility = field(init=False)
+    children: dict[int, list[int]] = field(init=False)
+
+    def __post_init__(self):
+        nodes = [GroupNode(t.team_id, t.parent_id, self.counts.get(t.team_id, 0), t.invited)
+                 for t in self.teams.values()]
+        self.scores_visibility = decide_visibility(nodes, self.info.min_group_size)
+        self.comments_visibility = decide_visibility(nodes, self.info.min_comment_group_size)
+        self.children = {ORGANISATION: []}
+        for team in self.teams.values():
+            self.children.setdefault(team.team_id, [])
+        for team in sorted(self.teams.values(), key=lambda t: t.name.casefold()):
+            parent = team.parent_id if team.parent_id in self.teams else ORGANISATION
+            self.children[parent].append(team.team_id)
+
+    def subtree(self, group_id: int) -> list[int]:
+        """Team ids in the group (ORGANISATION: every team)."""
+        out, stack = [], [group_id]
+        while stack:
+            current = stack.pop()
+            if current != ORGANISATION:
+                out.append(current)
+            stack.extend(reversed(self.children.get(current, [])))
+        return out
+
+    def invited(self, group_id: int) -> int:
+        return sum(self.teams[t].invited for t in self.subtree(group_id))
+
+    def name(self, group_id: int, organisation: str) -> str:
+        return organisation if group_id == ORGANISATION else self.teams[group_id].name
+
+    def path(self, group_id: int, organisation: str) -> str:
+        return organisation if group_id == ORGANISATION else self.teams[group_id].path
+
+
+@dataclass(frozen=True)
+class HeatmapRow:
+    team_id: int
+    name: str
+    path: str
+    #: None when the group is hidden; then no figure of it may be shown.
+    scores: GroupScores | None
+
+    @property
+    def shown(self) -> bool:
+        return self.scores is not None
+
+
+@dataclass(frozen=True)
+class StatementChange:
+    statement: StatementScore
+    change: Change
+
+
+@dataclass(frozen=True)
+class Ideas:
+    question_key: str
+    question: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    organisation: str
+    info: RoundInfo
+    group_id: int
+    name: str
+    path: str
+    invited: int
+    #: None when the group is below the minimum (or hidden to protect another group).
+    scores: GroupScores | None
+    previous_round: str | None
+    previous: GroupScores | None
+    index_change: Change | None
+    capability_changes: Mapping[str, Change]
+    strengths: tuple[StatementScore, ...]
+    gaps: tuple[StatementScore, ...]
+    biggest_changes: tuple[StatementChange, ...]
+    heatmap: tuple[HeatmapRow, ...]
+    #: None when the group is below the comment minimum.
+    ideas: tuple[Ideas, ...] | None
+
+    @property
+    def shown(self) -> bool:
+        return self.scores is not None
+
+    @property
+    def respondents(self) -> int | None:
+        return self.scores.respondents if self.scores else None
+
+    @property
+    def response_rate(self) -> float | None:
+        if self.scores is None or not self.invited:
+            return None
+        return self.scores.respondents / self.invited
+
+
+def _group_responses(ctx: RoundContext, group_id: int,
+                     responses: Sequence[ResponseRow]) -> list[Mapping[str, int]]:
+    members = set(ctx.subtree(group_id))
+    return [r.answers for r in responses if r.team_id in members]
+
+
+def scores_for(ctx: RoundContext, group_id: int,
+               responses: Sequence[ResponseRow]) -> GroupScores | None:
+    """The group's scores, or None when the confidentiality rules hide it."""
+    if not ctx.scores_visibility.is_shown(group_id):
+        return None
+    return score_group(ctx.info.instrument, _group_responses(ctx, group_id, responses))
+
+
+def rank_statements(scores: GroupScores) -> tuple[tuple[StatementScore, ...], tuple[StatementScore, ...]]:
+    """(three strongest, three weakest) statements by favourable share, then mean."""
+    answered = [s for s in scores.statements if s.respondents]
+    ordered = sorted(answered, key=lambda s: (s.distribution.favourable, s.mean, s.key), reverse=True)
+    strengths = tuple(ordered[:TOP_N])
+    rest = [s for s in reversed(ordered) if s not in strengths]
+    return strengths, tuple(rest[:TOP_N])
+
+
+def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
+                 responses: Sequence[ResponseRow], comments: Sequence[CommentRow],
+                 previous_ctx: RoundContext | None = None,
+                 previous_responses: Sequence[ResponseRow] = ()) -> TeamReport:
+    """Assemble every figure of one group's report under the confidentiality rules.
+
+    ``responses`` and ``comments`` must cover at least the group's teams; rows of other teams
+    are ignored. ``previous_ctx`` is the same group's previous round, if any.
+    """
+    scores = scores_for(ctx, group_id, responses)
+    previous = None
+    if previous_ctx is not None and _exists(previous_ctx, group_id):
+        previous = scores_for(previous_ctx, group_id, previous_responses)
+    index_change, capability_changes, biggest = None, {}, ()
+    if scores and previous:
+        if scores.index_estimate and previous.index_estimate:
+            index_change = change(scores.index_estimate, previous.index_estimate)
+        for capability in scores.capabilities:
+            try:
+                before = previous.capability(capability.key)
+            except StopIteration:
+                continue
+            if capability.estimate and before.estimate:
+                capability_changes[capability.key] = change(capability.estimate, before.estimate)
+        before_statements = {s.key: s for s in previous.statements}
+        changes = [
+            StatementChange(s, change(s.estimate, before_statements[s.key].estimate))
+            for s in scores.statements
+            if s.estimate and s.key in before_statements and before_statements[s.key].estimate
+        ]
+        biggest = tuple(sorted(changes, key=lambda c: (-abs(c.change.delta), c.statement.key))[:TOP_N])
+    strengths, gaps = rank_statements(scores) if scores else ((), ())
+    heatmap = tuple(
+        HeatmapRow(child, ctx.teams[child].name, ctx.teams[child].path,
+                   scores_for(ctx, child, responses))
+        for child in ctx.children.get(group_id, [])
+    )
+    ideas = None
+    if ctx.comments_visibility.is_shown(group_id):
+        members = set(ctx.subtree(group_id))
+        ideas = tuple(
+            Ideas(q.key, q.text, tuple(present_comments(
+                [(c.comment_id, c.text) for c in comments
+                 if c.team_id in members and c.question_key == q.key],
+                seed=f"{ctx.info.round_id}:{group_id}:{q.key}",
+            )))
+            for q in ctx.info.instrument.questions
+        )
+    return TeamReport(
+        organisation=organisation, info=ctx.info, group_id=group_id,
+        name=ctx.name(group_id, organisation), path=ctx.path(group_id, organisation),
+        invited=ctx.invited(group_id), scores=scores,
+        previous_round=previous_ctx.info.name if previous is not None else None,
+        previous=previous, index_change=index_change, capability_changes=capability_changes,
+        strengths=strengths, gaps=gaps, biggest_changes=biggest, heatmap=heatmap, ideas=ideas,
+    )
+
+
+def _exists(ctx: RoundContext, group_id: int) -> bool:
+    return group_id == ORGANISATION or group_id in ctx.teams

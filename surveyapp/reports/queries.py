@@ -1,0 +1,119 @@
+"""Reading a round's results as plain rows for surveyapp.analysis.
+
+Only aggregates ever leave the analysis layer; these queries return the rows it needs (the
+round's frozen tree, response counts, answers and comments of the teams in question).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import func, select
+
+from ..analysis.confidentiality import ORGANISATION
+from ..analysis.report import (
+    CommentRow,
+    ResponseRow,
+    RoundContext,
+    RoundInfo,
+    TeamReport,
+    TeamRow,
+    build_report,
+)
+from ..extensions import db
+from ..instrument import Instrument
+from ..models import Answer, Comment, Response, Round, RoundStatus, RoundTeam
+
+
+def round_info(round_: Round) -> RoundInfo:
+    return RoundInfo(
+        round_id=round_.id, name=round_.name, instrument=Instrument.from_dict(round_.instrument),
+        min_group_size=round_.min_group_size,
+        min_comment_group_size=round_.min_comment_group_size,
+        opens_on=round_.opens_on, closes_on=round_.closes_on, status=round_.status,
+    )
+
+
+def load_context(round_: Round) -> RoundContext:
+    """The round's frozen tree with response counts and the visibility of every group."""
+    teams = {
+        row.team_id: TeamRow(row.team_id, row.parent_team_id, row.name, row.path, row.invited)
+        for row in db.session.scalars(select(RoundTeam).where(RoundTeam.round_id == round_.id))
+    }
+    counts = dict(db.session.execute(
+        select(Response.team_id, func.count()).where(Response.round_id == round_.id)
+        .group_by(Response.team_id)
+    ).all())
+    return RoundContext(round_info(round_), teams, counts)
+
+
+def load_responses(round_id: int, team_ids: Collection[int] | None = None) -> list[ResponseRow]:
+    """Every response of the round (of ``team_ids`` only, if given) with its answers."""
+    query = (
+        select(Response.id, Response.team_id, Answer.statement_key, Answer.value)
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(Response.round_id == round_id)
+    )
+    if team_ids is not None:
+        query = query.where(Response.team_id.in_(list(team_ids)))
+    answers: dict[int, dict[str, int]] = {}
+    teams: dict[int, int] = {}
+    for response_id, team_id, key, value in db.session.execute(query):
+        teams[response_id] = team_id
+        bucket = answers.setdefault(response_id, {})
+        if key is not None:
+            bucket[key] = value
+    return [ResponseRow(rid, teams[rid], answers[rid]) for rid in sorted(answers)]
+
+
+def load_comments(round_id: int, team_ids: Collection[int] | None = None) -> list[CommentRow]:
+    query = (
+        select(Comment.id, Response.team_id, Comment.question_key, Comment.text)
+        .join(Response, Comment.response_id == Response.id)
+        .where(Response.round_id == round_id)
+    )
+    if team_ids is not None:
+        query = query.where(Response.team_id.in_(list(team_ids)))
+    return [CommentRow(*row) for row in db.session.execute(query)]
+
+
+def previous_round(round_: Round, group_id: int) -> Round | None:
+    """The latest round launched before ``round_`` that included the group (any, for the
+    whole organisation)."""
+    query = (
+        select(Round)
+        .where(Round.status != RoundStatus.DRAFT, Round.launched_at < round_.launched_at)
+        .order_by(Round.launched_at.desc())
+        .limit(1)
+    )
+    if group_id != ORGANISATION:
+        query = query.where(
+            select(RoundTeam).where(RoundTeam.round_id == Round.id, RoundTeam.team_id == group_id)
+            .exists()
+        )
+    return db.session.scalar(query)
+
+
+def team_report(round_: Round, group_id: int, organisation: str,
+                ctx: RoundContext | None = None) -> TeamReport:
+    """Build the report of a team (or ``ORGANISATION``) in a launched round.
+
+    :raise KeyError: when the team was not part of the round.
+    """
+    ctx = ctx or load_context(round_)
+    if group_id != ORGANISATION and group_id not in ctx.teams:
+        raise KeyError(group_id)
+    members = None if group_id == ORGANISATION else ctx.subtree(group_id)
+    responses = load_responses(round_.id, members)
+    comments = load_comments(round_.id, members)
+    before = previous_round(round_, group_id) if round_.launched_at else None
+    previous_ctx, previous_responses = None, []
+    if before is not None:
+        previous_ctx = load_context(before)
+        previous_members = (None if group_id == ORGANISATION
+                            else previous_ctx.subtree(group_id))
+        previous_responses = load_responses(before.id, previous_members)
+    return build_report(
+        organisation=organisation, ctx=ctx, group_id=group_id, responses=responses,
+        comments=comments, previous_ctx=previous_ctx, previous_responses=previous_responses,
+    )
