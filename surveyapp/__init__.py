@@ -8,10 +8,12 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, auth, cli, directory, errors, main, models, survey  # noqa: F401 (models: for migrations)
+from . import accounts, auth, cli, directory, errors, main, reports, security, survey
+from . import models  # noqa: F401 (imported for migrations)
 from .config import DEFAULTS, check_production, database_uri
 from .database import configure_sqlite
 from .extensions import csrf, db, login_manager, migrate
+from .reports import charts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -35,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_extensions(app)
     register_blueprints(app)
     errors.register(app)
+    security.register(app)
     cli.register(app)
     return app
 
@@ -77,3 +80,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(directory.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(survey.bp)
+    app.register_blueprint(reports.bp)
+    charts.register(app)

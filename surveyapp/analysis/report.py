@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..instrument import Instrument
-from .confidentiality import ORGANISATION, GroupNode, Visibility, decide_visibility, present_comments
+from .confidentiality import (
+    ORGANISATION,
+    GroupNode,
+    Visibility,
+    decide_visibility,
+    present_comments,
+)
 from .scores import GroupScores, StatementScore, score_group
 from .stats import Change, change
 

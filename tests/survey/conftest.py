@@ -27,9 +27,9 @@ def open_round(db, make_team, make_person) -> OpenRound:
     ops = make_team("Operations")
     care = make_team("Customer Care", parent=ops)
     north = make_team("North", parent=care)
-    for i in range(3):
+    for _i in range(3):
         make_person(team=care, location="Leeds", role_level="Staff", tenure_band="1-3 years")
-    for i in range(4):
+    for _i in range(4):
         make_person(team=north, location="York", role_level="Staff", tenure_band="3+ years")
     now = today()
     round_ = create_round(name="Autumn check-in", teams=[ops], opens_on=now - timedelta(days=1),

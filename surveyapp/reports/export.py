@@ -1,0 +1,61 @@
+"""CSV of aggregates (never individual responses): one row per team and capability, plus the index.
+
+Header (a contract): team,capability,respondents,mean,favourable_pct,neutral_pct,unfavourable_pct
+``team`` is the team's path; hidden groups keep their rows with every figure empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+
+from ..analysis.confidentiality import ORGANISATION
+from ..analysis.report import ResponseRow, RoundContext, scores_for
+from ..analysis.scores import Distribution
+
+HEADER = ["team", "capability", "respondents", "mean", "favourable_pct", "neutral_pct",
+          "unfavourable_pct"]
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}"
+
+
+def csv_rows(ctx: RoundContext, group_id: int, responses: Sequence[ResponseRow],
+             organisation: str) -> Iterator[list[str]]:
+    """Rows for the group and every team in it, in tree order (header first)."""
+    yield HEADER
+    by_team: dict[int, list[ResponseRow]] = {}
+    for row in responses:
+        by_team.setdefault(row.team_id, []).append(row)
+    capabilities = ctx.info.instrument.capabilities
+    for current in ([ORGANISATION] if group_id == ORGANISATION else []) + ctx.subtree(group_id):
+        path = ctx.path(current, organisation)
+        members = ctx.subtree(current)
+        scores = scores_for(ctx, current, [r for t in members for r in by_team.get(t, [])])
+        if scores is None:
+            for capability in capabilities:
+                yield [path, capability.name, "", "", "", "", ""]
+            yield [path, "index", "", "", "", "", ""]
+            continue
+        for c in scores.capabilities:
+            if c.estimate is None:
+                yield [path, c.name, str(c.respondents), "", "", "", ""]
+                continue
+            d = c.distribution
+            yield [path, c.name, str(c.respondents), f"{c.mean:.2f}", _pct(d.favourable),
+                   _pct(d.neutral), _pct(d.unfavourable)]
+        total = Distribution(tuple(
+            sum(c.distribution.counts[i] for c in scores.capabilities) for i in range(5)))
+        if scores.index is None:
+            yield [path, "index", str(scores.respondents), "", "", "", ""]
+        else:
+            yield [path, "index", str(scores.respondents), f"{scores.index:.2f}",
+                   _pct(total.favourable), _pct(total.neutral), _pct(total.unfavourable)]
+
+
+def to_csv(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,104 @@
+"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..analysis.confidentiality import ORGANISATION
+from ..clock import today
+from ..extensions import db
+from ..rounds.operations import close_due_rounds
+from .access import reportable_rounds, require_report, visible_groups
+from .charts import heat_colour, heat_text_colour
+from .export import csv_rows, to_csv
+from .pdf import render_pdf
+from .queries import load_context, load_responses, team_report
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.after_request
+def no_store(response):
+    # Results must not stay in shared caches or the browser's history cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Send the user to the newest results they may see, or say why there are none."""
+    if close_due_rounds(today()):
+        db.session.commit()
+    rounds = reportable_rounds()
+    round_id = request.args.get("round", type=int)
+    group_id = request.args.get("team", type=int)
+    if round_id is not None and group_id is not None:
+        return redirect(url_for(".dashboard", round_id=round_id, team_id=group_id))
+    for round_ in rounds:
+        if current_user.is_hr:
+            return redirect(url_for(".dashboard", round_id=round_.id, team_id=ORGANISATION))
+        groups = visible_groups(round_)
+        if groups:
+            return redirect(url_for(".dashboard", round_id=round_.id, team_id=groups[0].team_id))
+    return render_template("reports/empty.html")
+
+
+@bp.get("/<int:round_id>/<int:team_id>")
+@login_required
+def dashboard(round_id: int, team_id: int):
+    target = require_report(round_id, team_id)
+    organisation = current_app.config["ORGANISATION_NAME"]
+    report = team_report(target.round, team_id, organisation)
+    return render_template(
+        "reports/dashboard.html", report=report, rounds=reportable_rounds(),
+        groups=visible_groups(target.round), ORGANISATION=ORGANISATION,
+    )
+
+
+@bp.get("/heat.css")
+def heat_css():
+    """Heatmap cell colours for means 1.0 to 5.0 in steps of 0.1 (no data: cacheable)."""
+    rules = [
+        f".heat-{tenths} {{ background: {heat_colour(tenths / 10)}; "
+        f"color: {heat_text_colour(tenths / 10)}; }}"
+        for tenths in range(10, 51)
+    ]
+    response = current_app.response_class("\n".join(rules) + "\n", mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/<int:round_id>/<int:team_id>/aggregates.csv")
+@login_required
+def csv(round_id: int, team_id: int):
+    """Aggregates of the team and every team in it, as CSV (never individual responses)."""
+    target = require_report(round_id, team_id)
+    organisation = current_app.config["ORGANISATION_NAME"]
+    ctx = load_context(target.round)
+    members = None if team_id == ORGANISATION else ctx.subtree(team_id)
+    rows = csv_rows(ctx, team_id, load_responses(target.round.id, members), organisation)
+    name = f"{target.round.name}-{ctx.name(team_id, organisation)}".replace(" ", "-")
+    response = current_app.response_class("\ufeff" + to_csv(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.csv"'
+    return response
+
+
+@bp.get("/<int:round_id>/<int:team_id>/report.pdf")
+@login_required
+def pdf(round_id: int, team_id: int):
+    """The team's report as a PDF (A4)."""
+    target = require_report(round_id, team_id)
+    organisation = current_app.config["ORGANISATION_NAME"]
+    report = team_report(target.round, team_id, organisation)
+    response = current_app.response_class(render_pdf(report), mimetype="application/pdf")
+    name = f"{report.info.name}-{report.name}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.pdf"'
+    return response
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of ``text`` (letters, digits and dashes)."""
+    cleaned = "".join(c if c.isalnum() else "-" for c in text)
+    return "-".join(part for part in cleaned.split("-") if part)[:100] or "report"
