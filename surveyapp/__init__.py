@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, auth, cli, directory, errors, main, reports, security, survey
+from . import accounts, auth, cli, directory, errors, main, reports, rounds, security, survey
 from . import models  # noqa: F401 (imported for migrations)
 from .config import DEFAULTS, check_production, database_uri
 from .database import configure_sqlite
@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(directory.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(rounds.bp)
     app.register_blueprint(survey.bp)
     app.register_blueprint(reports.bp)
     charts.register(app)

@@ -49,6 +49,20 @@ IDEAS = [
     "Follow up a week after a repair to check everything still works.",
     "Managers could take a few calls each month to feel what the job is like now.",
     "Agree on one promise we make to every customer and keep it.",
+    "Give us a direct line to the warehouse so we can tell customers where their order really is.",
+    "Let the person who took the complaint see it through to the end.",
+    "Write down the workarounds we all use and fix the ones that happen every week.",
+    "Listen to a few recorded calls together once a month and talk about what went well.",
+    "Answer e-mails the same day, even if it is only to say we are looking into it.",
+    "Let us see the customer satisfaction scores for our own cases, not just the team average.",
+    "Ask the quiet people in meetings what they think. They often know the answer.",
+    "Keep the Friday afternoon slot free for fixing our own processes.",
+    "A simple way to pass an idea up to managers without it getting lost.",
+    "Visit a few customers in person each year to see how they use what we sell.",
+    "Stop asking customers to repeat their account details every time they are transferred.",
+    "Thank the people in other teams who help us out. It makes the next favour easier.",
+    "Review one lost customer each month and ask honestly what we could have done.",
+    "Let us rearrange shifts among ourselves when someone needs cover.",
 ]
 OBSTACLES = [
     "The booking system is slow in the mornings and customers wait while it loads.",
@@ -59,6 +73,11 @@ OBSTACLES = [
     "Information is spread across too many tools.",
     "Parts take days to arrive, so we cannot finish jobs on the first visit.",
     "Meetings that could have been an e-mail.",
+    "The knowledge base is out of date, so we ask around instead.",
+    "Customers are transferred to us with no notes about what they already tried.",
+    "We are not allowed to change a delivery date, even when the customer asks nicely.",
+    "The phone queue hides how long people have been waiting.",
+    "Half-finished projects that nobody owns any more.",
 ]
 
 
@@ -79,13 +98,29 @@ def simulate_answers(instrument: Instrument, team_level: float, rng: random.Rand
     return answers
 
 
-def simulate_comments(rng: random.Random, idea_rate: float = 0.55,
-                      obstacle_rate: float = 0.3) -> dict[str, str]:
+class Deck:
+    """Draws texts in a shuffled order, reshuffling when all are used: few exact repeats."""
+
+    def __init__(self, texts: Sequence[str], rng: random.Random):
+        self.texts, self.rng, self.pile = list(texts), rng, []
+
+    def draw(self) -> str:
+        if not self.pile:
+            self.pile = self.texts[:]
+            self.rng.shuffle(self.pile)
+        return self.pile.pop()
+
+
+def simulate_comments(rng: random.Random, ideas: Deck | None = None, obstacles: Deck | None = None,
+                      idea_rate: float = 0.55, obstacle_rate: float = 0.3) -> dict[str, str]:
+    """One person's comments (often none), drawn from the decks of everyday wording."""
+    ideas = ideas or Deck(IDEAS, rng)
+    obstacles = obstacles or Deck(OBSTACLES, rng)
     comments = {}
     if rng.random() < idea_rate:
-        comments["improve"] = rng.choice(IDEAS)
+        comments["improve"] = ideas.draw()
     if rng.random() < obstacle_rate:
-        comments["obstacles"] = rng.choice(OBSTACLES)
+        comments["obstacles"] = obstacles.draw()
     return comments
 
 
@@ -107,6 +142,7 @@ def run_round(*, name: str, teams: Sequence[Team], opens_on: date, closes_on: da
     invitations = db.session.scalars(
         select(Invitation).where(Invitation.round_id == round_.id).order_by(Invitation.id)
     ).all()
+    ideas, obstacles = Deck(IDEAS, rng), Deck(OBSTACLES, rng)
     for invitation in invitations:
         invitation.sent_at = round_.launched_at
         roll = rng.random()
@@ -117,7 +153,7 @@ def run_round(*, name: str, teams: Sequence[Team], opens_on: date, closes_on: da
                     step=3)
             continue
         answers = simulate_answers(instrument, levels.get(invitation.team_id, 3.6), rng)
-        save_draft(invitation, answers, simulate_comments(rng))
+        save_draft(invitation, answers, simulate_comments(rng, ideas, obstacles))
         submit_response(invitation)
     if close:
         close_round(round_)

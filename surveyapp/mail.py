@@ -32,6 +32,19 @@ def make_message(*, to: str, subject: str, body: str) -> EmailMessage:
     return msg
 
 
+def describe(error: Exception) -> str:
+    """A mail error in words for HR: "550 Mailbox unavailable" rather than a Python repr."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {_text(reply)}" for code, reply in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return str(error) or type(error).__name__
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
 class Mailer(AbstractContextManager):
     """Open one connection for many messages: ``with Mailer() as mailer: mailer.send(msg)``."""
 
@@ -62,7 +75,7 @@ class Mailer(AbstractContextManager):
                 smtp.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as error:
             raise MailError(f"Could not connect to the mail server {self.server}:{self.port}: "
-                            f"{error}") from error
+                            f"{describe(error)}") from error
         self._smtp = smtp
         return self
 
@@ -76,8 +89,8 @@ class Mailer(AbstractContextManager):
         try:
             self._smtp.send_message(msg)
         except (OSError, smtplib.SMTPException) as error:
-            raise MailError(f"The mail server refused the message to {msg['To']}: {error}") \
-                from error
+            raise MailError(f"The mail server refused the message to {msg['To']}: "
+                            f"{describe(error)}") from error
 
     def __exit__(self, *exc) -> None:
         if self._smtp is not None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -53,6 +53,15 @@ def pytest_collection_modifyitems(config, items):
 
 class FormClient(FlaskClient):
     """A test client that submits forms the way a browser does, CSRF token included."""
+
+    def open(self, *args, **kwargs):
+        # The ``db`` fixture keeps an app context pushed and Flask reuses it for every request,
+        # so ``g`` would outlive a request: Flask-Login's cached user and Flask-WTF's CSRF token
+        # would leak into the next request, even another client's. Each request starts with an
+        # empty ``g``, as in production.
+        if has_app_context() and current_app._get_current_object() is self.application:
+            vars(g._get_current_object()).clear()
+        return super().open(*args, **kwargs)
 
     def csrf_token(self, url: str) -> str:
         page = self.get(url)
@@ -220,7 +229,8 @@ class AuthActions:
         )
 
     def logout(self):
-        return self.client.submit("/logout", form_url="/")
+        # The sign-out button is in the header of every page for a signed-in user.
+        return self.client.submit("/logout", form_url="/account/password")
 
     def login_as(self, user: User):
         response = self.login(user.email)

@@ -16,6 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
 PG_USER = "pgtest"
 
 
@@ -123,3 +126,33 @@ def start_cluster() -> Cluster:
         log = (folder / "server.log").read_text() if (folder / "server.log").exists() else ""
         raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
     return Cluster(folder, port, bindir)
+
+
+# --- Extra databases on the same server (for tests that need a truly empty database) ---------
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``server_url``; return the URL to it.
+
+    ``server_url`` is any database URL on that server (e.g. the ``pg_cluster`` fixture's); the
+    user in it must be allowed to create databases.
+    """
+    url = make_url(server_url)
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database ``name`` on the server of ``server_url``, closing its connections."""
+    url = make_url(server_url)
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()

@@ -152,6 +152,8 @@ class TeamReport:
     heatmap: tuple[HeatmapRow, ...]
     #: None when the group is below the comment minimum.
     ideas: tuple[Ideas, ...] | None
+    #: The change of every statement with a mean in both rounds, by statement key.
+    statement_changes: Mapping[str, Change] = field(default_factory=dict)
 
     @property
     def shown(self) -> bool:
@@ -204,7 +206,7 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
     previous = None
     if previous_ctx is not None and _exists(previous_ctx, group_id):
         previous = scores_for(previous_ctx, group_id, previous_responses)
-    index_change, capability_changes, biggest = None, {}, ()
+    index_change, capability_changes, biggest, statement_changes = None, {}, (), {}
     if scores and previous:
         if scores.index_estimate and previous.index_estimate:
             index_change = change(scores.index_estimate, previous.index_estimate)
@@ -222,6 +224,7 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
             if s.estimate and s.key in before_statements and before_statements[s.key].estimate
         ]
         biggest = tuple(sorted(changes, key=lambda c: (-abs(c.change.delta), c.statement.key))[:TOP_N])
+        statement_changes = {c.statement.key: c.change for c in changes}
     strengths, gaps = rank_statements(scores) if scores else ((), ())
     heatmap = tuple(
         HeatmapRow(child, ctx.teams[child].name, ctx.teams[child].path,
@@ -246,6 +249,7 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
         previous_round=previous_ctx.info.name if previous is not None else None,
         previous=previous, index_change=index_change, capability_changes=capability_changes,
         strengths=strengths, gaps=gaps, biggest_changes=biggest, heatmap=heatmap, ideas=ideas,
+        statement_changes=statement_changes,
     )
 
 

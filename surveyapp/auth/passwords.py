@@ -7,6 +7,9 @@ lists of leaked passwords, words and names, plus the person's own e-mail and nam
 
 from __future__ import annotations
 
+import contextlib
+import re
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -59,10 +62,8 @@ def burn_verification_time(password: str) -> None:
     key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
     if key not in _DUMMY:
         _DUMMY[key] = hasher.hash("not-a-real-password")
-    try:
+    with contextlib.suppress(VerificationError):
         hasher.verify(_DUMMY[key], password)
-    except VerificationError:
-        pass
 
 
 def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
@@ -71,7 +72,11 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
         return [f"Your password must be at least {MIN_LENGTH} characters long."]
     if len(password) > MAX_LENGTH:
         return [f"Your password must be {MAX_LENGTH} characters or fewer."]
-    user_inputs = [part for part in (email, email.split("@")[0], name, "surveyapp") if part]
+    local = email.split("@")[0]
+    # The name and the e-mail's words both whole and apart: "HanaReyes", "hana", "reyes".
+    words = [*name.split(), *re.split(r"[^\w]+", local)]
+    candidates = (email, local, name, "".join(name.split()), *words, "surveyapp")
+    user_inputs = [part for part in candidates if part]
     result = zxcvbn(password, user_inputs=user_inputs)
     if result["score"] < MIN_SCORE:
         advice = result["feedback"].get("warning") or "This password is too easy to guess."

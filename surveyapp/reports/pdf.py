@@ -1,13 +1,136 @@
-"""The PDF report (WeasyPrint). Placeholder until the PDF layout lands."""
+"""The PDF report (WeasyPrint): A4, tagged (PDF/UA-1), with the aggregates attached as CSV.
+
+The same report values as the dashboard, laid out for print by templates/reports/pdf.html (with
+the dashboard's chart macros, so that page and PDF draw the same charts). Nothing is fetched
+while rendering, neither from the network nor from disk: the stylesheet is inline and the only
+font is the system's DejaVu Sans, embedded in the PDF.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+from dataclasses import dataclass
+
 from flask import render_template
-from weasyprint import HTML
+from markupsafe import Markup
+from weasyprint import HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
 
-from ..analysis.report import TeamReport
+from ..analysis import scores
+from ..analysis.confidentiality import ORGANISATION
+from ..analysis.report import RoundContext, TeamReport
+from ..clock import today
+from ..models import Round
+from .charts import heat_colour, heat_text_colour
+from .export import csv_rows, to_csv
+from .queries import load_context, load_responses, team_report
+
+#: Tagged, with a title and a language: screen readers can read the report.
+PDF_VARIANT = "pdf/ua-1"
+ATTACHMENT_NAME = "aggregates.csv"
+#: What the running header calls the whole-organisation group.
+WHOLE_ORGANISATION = "Whole organisation"
+
+_fonts = threading.local()
 
 
-def render_pdf(report: TeamReport) -> bytes:
-    html = render_template("reports/pdf.html", report=report)
-    return HTML(string=html).write_pdf()
+@dataclass(frozen=True)
+class PdfInputs:
+    """Everything a PDF shows, read from the database (render it after the transaction ends)."""
+
+    report: TeamReport
+    #: The aggregates of the group and every team in it, as export.csv_rows writes them.
+    aggregates: str
+
+
+def pdf_inputs(round_: Round, group_id: int, organisation: str,
+               ctx: RoundContext | None = None) -> PdfInputs:
+    """Read the report of a group (or ``ORGANISATION``) in a round, and its aggregates CSV.
+
+    :raise KeyError: when the team was not part of the round.
+    """
+    ctx = ctx or load_context(round_)
+    report = team_report(round_, group_id, organisation, ctx=ctx)
+    members = None if group_id == ORGANISATION else ctx.subtree(group_id)
+    rows = csv_rows(ctx, group_id, load_responses(round_.id, members), organisation)
+    return PdfInputs(report, to_csv(rows))
+
+
+def render_pdf(report: TeamReport, aggregates: str | None = None) -> bytes:
+    """The report as a tagged A4 PDF; ``aggregates`` (CSV text) is attached when given.
+
+    Needs an application context (for the templates), not a request.
+    """
+    html = render_template(
+        "reports/pdf.html", report=report, running_header=css_string(running_header(report)),
+        heat_rules=heat_rules(), scoring_rules=scoring_rules(), produced_on=today(),
+        title=document_title(report), whole=report.group_id == ORGANISATION,
+        team_label=team_label(report),
+    )
+    attachments = []
+    if aggregates is not None:
+        attachments.append(Attachment(
+            string=aggregates, name=ATTACHMENT_NAME,
+            description="The report's aggregate figures, for every team in it (CSV)",
+        ))
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf(
+        pdf_variant=PDF_VARIANT, attachments=attachments, font_config=font_config(),
+    )
+
+
+def font_config() -> FontConfiguration:
+    """This thread's font configuration, kept between PDFs: loading the fonts again for every
+    PDF costs about a tenth of the rendering, and Pango's font maps must not cross threads."""
+    if not hasattr(_fonts, "config"):
+        _fonts.config = FontConfiguration()
+    return _fonts.config
+
+
+def team_label(report: TeamReport) -> str:
+    return WHOLE_ORGANISATION if report.group_id == ORGANISATION else report.name
+
+
+def running_header(report: TeamReport) -> str:
+    """organisation · team · round"""
+    return f"{report.organisation} · {team_label(report)} · {report.info.name}"
+
+
+def document_title(report: TeamReport) -> str:
+    return f"{team_label(report)}: service capability report, {report.info.name}"
+
+
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string that is safe inside a <style> element.
+
+    Quotes, backslashes, angle brackets, ampersands and control characters become CSS escapes,
+    so that no team name can end the string or the element.
+    """
+    escaped = "".join(
+        f"\\{ord(c):x} " if c in '\\"<>&' or ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in text
+    )
+    return Markup(f'"{escaped}"')
+
+
+def heat_rules() -> Markup:
+    """Heatmap cell colours for means 1.0 to 5.0 (the same as the dashboard's heat.css)."""
+    return Markup("\n".join(
+        f".heat-{tenths} {{ background: {heat_colour(tenths / 10)}; "
+        f"color: {heat_text_colour(tenths / 10)}; }}"
+        for tenths in range(10, 51)
+    ))
+
+
+def scoring_rules() -> list[str]:
+    """The scoring rules, as stated in surveyapp.analysis.scores (one place for code and report)."""
+    doc = scores.__doc__ or ""
+    rules: list[str] = []
+    for line in doc.split("Rules", 1)[-1].splitlines():
+        text = line.strip()
+        if text.startswith("- "):
+            rules.append(text[2:])
+        elif text and rules:
+            rules[-1] += " " + text
+    return [re.sub(r"(\d)-(\d)", "\\1–\\2", rule) for rule in rules]

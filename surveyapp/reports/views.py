@@ -12,7 +12,7 @@ from ..rounds.operations import close_due_rounds
 from .access import reportable_rounds, require_report, visible_groups
 from .charts import heat_colour, heat_text_colour
 from .export import csv_rows, to_csv
-from .pdf import render_pdf
+from .pdf import pdf_inputs, render_pdf
 from .queries import load_context, load_responses, team_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -91,9 +91,10 @@ def pdf(round_id: int, team_id: int):
     """The team's report as a PDF (A4)."""
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
-    report = team_report(target.round, team_id, organisation)
-    response = current_app.response_class(render_pdf(report), mimetype="application/pdf")
-    name = f"{report.info.name}-{report.name}"
+    inputs = pdf_inputs(target.round, team_id, organisation)
+    pdf_bytes = render_pdf(inputs.report, inputs.aggregates)
+    response = current_app.response_class(pdf_bytes, mimetype="application/pdf")
+    name = f"{inputs.report.info.name}-{inputs.report.name}"
     response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.pdf"'
     return response
 

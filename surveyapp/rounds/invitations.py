@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 
 from ..extensions import db
 from ..mail import Mailer, MailError, make_message
@@ -100,11 +100,34 @@ Thank you,
     return subject, body
 
 
-def _send(invitations: list[Invitation], *, reminder: bool, batch: int = 0) -> SendReport:
+def _claim(invitation_id: int, *, reminder: bool, batch: int) -> Invitation | None:
+    """Lock and return the invitation if it still needs this message, else None.
+
+    The row lock (PostgreSQL) or the write transaction (SQLite's BEGIN IMMEDIATE) is held
+    until the commit after sending, so that two senders at once (a double click, two admins,
+    cron and a click) never send the same message twice: the second sees it done and skips.
+    """
+    invitation = db.session.get(Invitation, invitation_id, with_for_update=True,
+                                populate_existing=True)
+    if invitation is None:
+        return None
+    if not reminder:
+        return invitation if invitation.sent_at is None else None
+    submitted = db.session.get(Participation, (invitation.round_id, invitation.person_id))
+    if invitation.reminder_batch >= batch or submitted is not None:
+        return None
+    return invitation
+
+
+def _send(invitation_ids: list[int], *, reminder: bool, batch: int = 0) -> SendReport:
     sent = 0
     try:
         with Mailer() as mailer:
-            for invitation in invitations:
+            for invitation_id in invitation_ids:
+                invitation = _claim(invitation_id, reminder=reminder, batch=batch)
+                if invitation is None:
+                    db.session.rollback()
+                    continue
                 subject, body = _body(invitation, reminder=reminder)
                 mailer.send(make_message(to=invitation.person.email, subject=subject, body=body))
                 if reminder:
@@ -119,6 +142,26 @@ def _send(invitations: list[Invitation], *, reminder: bool, batch: int = 0) -> S
     return SendReport(sent)
 
 
+def unsent_invitations(round_: Round) -> list[int]:
+    """Ids of the round's invitations not e-mailed yet, in the order of the people's names."""
+    return list(db.session.scalars(
+        select(Invitation.id).join(Invitation.person)
+        .where(Invitation.round_id == round_.id, Invitation.sent_at.is_(None))
+        .order_by(Person.name, Person.id)
+    ))
+
+
+def reminders_due(round_: Round, batch: int) -> list[int]:
+    """Ids of the invitations that reminder ``batch`` still has to reach: e-mailed from here,
+    not submitted, and not reminded in this batch yet."""
+    return list(db.session.scalars(
+        select(Invitation.id).join(Invitation.person)
+        .where(Invitation.round_id == round_.id, Invitation.sent_at.is_not(None),
+               Invitation.reminder_batch < batch, _not_submitted())
+        .order_by(Person.name, Person.id)
+    ))
+
+
 def send_invitations(round_: Round) -> SendReport:
     """E-mail every invitation of an open round not sent yet. Commits after each message.
 
@@ -126,34 +169,33 @@ def send_invitations(round_: Round) -> SendReport:
     """
     if round_.status != RoundStatus.OPEN:
         raise RoundError("Invitations can only be sent for an open round.")
-    invitations = list(db.session.scalars(
-        select(Invitation).join(Invitation.person)
-        .where(Invitation.round_id == round_.id, Invitation.sent_at.is_(None))
-        .order_by(Person.name, Person.id)
-    ))
-    return _send(invitations, reminder=False)
+    return _send(unsent_invitations(round_), reminder=False)
 
 
-def send_reminders(round_: Round, *, new_batch: bool = True) -> SendReport:
+def send_reminders(round_: Round, *, new_batch: bool = True,
+                   expected_batch: int | None = None) -> SendReport:
     """Remind everyone invited who has not submitted. Commits after each message.
 
     ``new_batch=True`` starts a new reminder (HR pressed "Send reminders"); ``False`` resumes
-    the current one after a failure, skipping those already reminded.
+    the current one after a failure, skipping those already reminded. ``expected_batch`` is
+    the number of batches HR saw when pressing the button: if another batch has started since
+    (a double click), this one resumes it instead of reminding everyone a second time.
 
     :raise RoundError: when the round is not open, or there is no reminder to resume.
     """
     if round_.status != RoundStatus.OPEN:
         raise RoundError("Reminders can only be sent for an open round.")
     if new_batch:
-        round_.reminder_batches += 1
+        seen = round_.reminder_batches if expected_batch is None else expected_batch
+        db.session.execute(
+            update(Round).where(Round.id == round_.id, Round.reminder_batches == seen)
+            .values(reminder_batches=seen + 1)
+        )
         db.session.commit()
+        db.session.refresh(round_)
     elif round_.reminder_batches == 0:
         raise RoundError("No reminder has been started for this round.")
     batch = round_.reminder_batches
-    invitations = list(db.session.scalars(
-        select(Invitation).join(Invitation.person)
-        .where(Invitation.round_id == round_.id, Invitation.sent_at.is_not(None),
-               Invitation.reminder_batch < batch, _not_submitted())
-        .order_by(Person.name, Person.id)
-    ))
-    return _send(invitations, reminder=True, batch=batch)
+    if batch == 0:
+        raise RoundError("No reminder has been started for this round.")
+    return _send(reminders_due(round_, batch), reminder=True, batch=batch)

@@ -24,7 +24,15 @@ DEFAULT_MIN_GROUP = 5
 
 
 class RoundError(Exception):
-    """A round cannot be created or changed that way; the message says why, for HR."""
+    """A round cannot be created or changed that way; the message says why, for HR.
+
+    ``field`` names the setting at fault (``"closes_on"``), so a form can show the message
+    beside it; None when no single setting is.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def load_tree() -> OrgTree:
@@ -37,26 +45,26 @@ def load_tree() -> OrgTree:
 def _check_settings(*, name: str, teams: list[Team], opens_on: date, closes_on: date,
                     min_group_size: int, min_comment_group_size: int, today: date) -> None:
     if not name.strip():
-        raise RoundError("Enter a name for the round.")
+        raise RoundError("Enter a name for the round.", "name")
     if not teams:
-        raise RoundError("Choose at least one team.")
+        raise RoundError("Choose at least one team.", "teams")
     archived = [t.name for t in teams if t.is_archived]
     if archived:
-        raise RoundError(f"Archived teams cannot take part: {', '.join(archived)}.")
+        raise RoundError(f"Archived teams cannot take part: {', '.join(archived)}.", "teams")
     if min_group_size < ABSOLUTE_MIN_GROUP:
         raise RoundError(
             f"The minimum group size for scores cannot be below {ABSOLUTE_MIN_GROUP}: "
-            "smaller groups could reveal individual answers."
+            "smaller groups could reveal individual answers.", "min_group_size",
         )
     if min_comment_group_size < min_group_size:
         raise RoundError(
             "The minimum group size for comments cannot be below the one for scores "
-            f"({min_group_size})."
+            f"({min_group_size}).", "min_comment_group_size",
         )
     if closes_on < opens_on:
-        raise RoundError("The closing date must be on or after the opening date.")
+        raise RoundError("The closing date must be on or after the opening date.", "closes_on")
     if closes_on < today:
-        raise RoundError("The closing date has already passed.")
+        raise RoundError("The closing date has already passed.", "closes_on")
 
 
 def create_round(*, name: str, teams: Iterable[Team], opens_on: date, closes_on: date,
@@ -125,15 +133,11 @@ def launch_round(round_: Round, *, today: date) -> int:
     """
     _require(round_, RoundStatus.DRAFT, "Only a draft round can be launched.")
     if round_.closes_on < today:
-        raise RoundError("The closing date has passed: choose a later one before launching.")
+        raise RoundError("The closing date has passed: choose a later one before launching.",
+                         "closes_on")
     tree = load_tree()
-    scope = {i for i in tree.subtree_of_any(t.id for t in round_.teams)
-             if not tree.nodes[i].archived}
-    people = db.session.execute(
-        select(Person.id, Person.team_id)
-        .where(Person.team_id.in_(scope), Person.archived_at.is_(None))
-        .order_by(Person.id)
-    ).all()
+    scope = _scope(round_, tree)
+    people = _invitees(scope)
     if not people:
         raise RoundError("There is no one to invite in these teams. Add people first.")
     invited = Counter(team_id for _, team_id in people)
@@ -159,6 +163,30 @@ def launch_round(round_: Round, *, today: date) -> int:
     return len(rows)
 
 
+def _scope(round_: Round, tree: OrgTree) -> set[int]:
+    """The ids of the round's chosen teams and every team below them, archived ones left out."""
+    return {i for i in tree.subtree_of_any(t.id for t in round_.teams)
+            if not tree.nodes[i].archived}
+
+
+def _invitees(scope: set[int]) -> list[tuple[int, int]]:
+    """(person id, team id) of everyone who is not archived in the teams of ``scope``."""
+    return [tuple(row) for row in db.session.execute(
+        select(Person.id, Person.team_id)
+        .where(Person.team_id.in_(scope), Person.archived_at.is_(None))
+        .order_by(Person.id)
+    )]
+
+
+def count_invitees(round_: Round) -> tuple[int, int]:
+    """Return (people, teams): whom launching the draft ``round_`` now would invite.
+
+    ``teams`` counts every team in scope, including those below the chosen ones.
+    """
+    scope = _scope(round_, load_tree())
+    return len(_invitees(scope)), len(scope)
+
+
 def close_round(round_: Round) -> Round:
     """Close an open round now. :raise RoundError: when it is not open."""
     _require(round_, RoundStatus.OPEN, "Only an open round can be closed.")
@@ -177,10 +205,11 @@ def extend_round(round_: Round, closes_on: date, *, today: date) -> Round:
     _require(round_, RoundStatus.OPEN, "Only an open round can be extended.")
     if closes_on <= round_.closes_on:
         raise RoundError(
-            f"The new closing date must be after the current one ({round_.closes_on:%d %B %Y})."
+            f"The new closing date must be after the current one ({round_.closes_on:%-d %B %Y}).",
+            "closes_on",
         )
     if closes_on < today:
-        raise RoundError("The new closing date has already passed.")
+        raise RoundError("The new closing date has already passed.", "closes_on")
     round_.closes_on = closes_on
     db.session.flush()
     return round_
@@ -205,4 +234,5 @@ def close_due_rounds(today: date) -> int:
 
 def _require(round_: Round, status: str, message: str) -> None:
     if round_.status != status:
-        raise RoundError(f"{message} This round is {RoundStatus.LABELS[round_.status].lower()}.")
+        state = "a draft" if round_.status == RoundStatus.DRAFT else round_.status
+        raise RoundError(f"{message} This round is {state}.")

@@ -20,7 +20,7 @@
       if (inFlight) { again = true; return; }
       inFlight = true;
       var data = new FormData(form);
-      fetch(form.action, {
+      fetch(form.getAttribute("action"), {
         method: "POST",
         body: data,
         headers: { "X-Autosave": "1" },

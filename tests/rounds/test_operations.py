@@ -126,7 +126,7 @@ def test_close_then_close_again_is_refused(db, org):
 
 def test_a_draft_cannot_be_closed(db, org):
     round_ = new_round(db, [org["sales"]])
-    with pytest.raises(RoundError, match="This round is draft"):
+    with pytest.raises(RoundError, match="This round is a draft"):
         close_round(round_)
 
 

@@ -39,8 +39,12 @@ def open_round(db, make_team, make_person) -> OpenRound:
     invitations = db.session.scalars(
         select(Invitation).where(Invitation.round_id == round_.id).order_by(Invitation.person_id)
     ).all()
-    return OpenRound(round_.id, [token_for(i.nonce) for i in invitations],
-                     {"ops": ops.id, "care": care.id, "north": north.id})
+    opened = OpenRound(round_.id, [token_for(i.nonce) for i in invitations],
+                       {"ops": ops.id, "care": care.id, "north": north.id})
+    # End the read transaction: outside a request SQLite begins with BEGIN IMMEDIATE, and an
+    # open one would hold the write lock against a live server's requests.
+    db.session.rollback()
+    return opened
 
 
 def set_round(db, round_id: int, **fields) -> None:

@@ -70,7 +70,7 @@ def test_employee_answers_leaves_comes_back_and_submits_once_on_a_phone(
     page.get_by_text("Step 8 of 8").wait_for()
     box = page.get_by_label("What would you do to make our service better?")
     box.fill("Let us fix small billing errors on the phone without a ticket.")
-    page.get_by_text("You have 1,937 characters remaining.").wait_for()
+    page.get_by_text("You have 1,938 characters remaining.").wait_for()
     screenshot(page, "survey-03-ideas-phone")
     assert_accessible(page)
     page.get_by_role("button", name="Save and continue").click()

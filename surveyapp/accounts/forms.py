@@ -1,0 +1,44 @@
+"""Forms for staff accounts (fields and validators only; the rules live in operations)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..auth.forms import EMAIL_MAX, confirm_field, new_password_field
+from ..models import Role, User
+
+NAME_MAX = User.__table__.c.name.type.length
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a list of checkboxes; choices are set by the view."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    name = StringField("Full name", validators=[
+        DataRequired("Enter the person's full name."),
+        Length(max=NAME_MAX, message=f"A name has {NAME_MAX} characters or fewer."),
+    ])
+    email = EmailField("E-mail address", validators=[
+        DataRequired("Enter their e-mail address."),
+        Length(max=EMAIL_MAX, message=f"An e-mail address has {EMAIL_MAX} characters or fewer."),
+    ])
+    role = RadioField(
+        "Role", choices=[SelectChoice(role, Role.LABELS[role]) for role in (Role.LEADER, Role.HR)],
+        invalid_choice_message="Choose a role.",
+    )
+    teams = CheckboxListField(
+        "Teams they lead", coerce=int, choices=[],
+        invalid_choice_message="Choose teams from the list.",
+    )
+
+
+class NewUserForm(UserForm):
+    password = new_password_field("Password", "Enter a password for them.")
+    confirm = confirm_field()

@@ -1,0 +1,260 @@
+"""``flask --app surveyapp report ...``: a closed round's results as PDF or CSV files.
+
+    report ROUND_ID [--team PATH] --format pdf|csv [--output FILE]
+    report ROUND_ID --all-teams --output DIR [--jobs N]
+
+Without --team the report is the whole organisation's (its CSV holds the organisation and every
+team of the round). ``--team`` takes the team's path as it stood in the round
+("Operations/Customer Care"), in any case. Every output follows the same confidentiality rules
+as the pages: a hidden group's CSV rows keep their labels with every figure empty, and its PDF
+shows no figures. The CSV (header ``team,capability,respondents,mean,favourable_pct,neutral_pct,
+unfavourable_pct``, no byte-order mark; stdout without --output) is a contract for scripts.
+
+``--all-teams`` writes the organisation's PDF and every team's into DIR, one worker process per
+core; each worker builds its own app, so no database connection crosses a process boundary.
+Files are named after the team's path ("Operations-Customer-Care.pdf"; the organisation's is
+"<organisation>-whole-organisation.pdf"). Every file is written under a temporary name and
+renamed once complete, so a file that exists is finished: a second run skips it, and an
+interrupted run can simply be started again.
+
+Exit codes: 0 done; 1 no such round, a round that is not closed, or a PDF that failed;
+2 bad arguments (an unknown team path, options that do not go together).
+"""
+
+from __future__ import annotations
+
+import difflib
+import multiprocessing
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+# The package itself, not ``create_app``: this module is imported while the package initialises,
+# and the worker processes only need the factory once everything is loaded.
+import surveyapp
+
+from ..analysis.confidentiality import ORGANISATION
+from ..analysis.report import RoundContext
+from ..extensions import db
+from ..models import Round, RoundStatus
+from ..orgtree import PATH_SEPARATOR, split_path
+from .export import csv_rows, to_csv
+from .pdf import pdf_inputs, render_pdf
+from .queries import load_context, load_responses
+from .views import slug
+
+#: Each worker's round contexts (a closed round's tree and counts no longer change).
+_contexts: dict[int, RoundContext] = {}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PDF for a worker to render."""
+
+    round_id: int
+    group_id: int
+    path: str
+
+
+@click.command("report")
+@click.argument("round_id", type=int)
+@click.option("--team", "team_path", metavar="PATH",
+              help="The team's path in the round, e.g. “Operations/Customer Care” "
+                   "(default: the whole organisation).")
+@click.option("--all-teams", is_flag=True,
+              help="Write the PDF of the organisation and of every team into the folder --output.")
+@click.option("--format", "file_format", type=click.Choice(["pdf", "csv"]), default="pdf",
+              show_default=True, help="PDF report, or CSV of the aggregate figures.")
+@click.option("--output", type=click.Path(), metavar="FILE",
+              help="The file to write (a folder with --all-teams). A CSV goes to stdout without it.")
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes for --all-teams (default: one per core).")
+@with_appcontext
+def report_command(round_id, team_path, all_teams, file_format, output, jobs):
+    """Write the report of a closed round as a PDF or CSV file."""
+    if all_teams and team_path:
+        raise click.UsageError("Use --team or --all-teams, not both.")
+    if all_teams and file_format != "pdf":
+        raise click.UsageError("--all-teams writes PDFs. For every team's figures in one CSV, "
+                               "leave out --all-teams and --team.")
+    if all_teams and not output:
+        raise click.UsageError("--all-teams needs --output DIR, the folder to write the PDFs to.")
+    if file_format == "pdf" and not output:
+        raise click.UsageError("A PDF needs --output FILE.")
+    if output and not all_teams and os.path.isdir(output):
+        raise click.UsageError(f"{output} is a folder: give --output a file name.")
+    round_ = closed_round(round_id)
+    organisation = current_app.config["ORGANISATION_NAME"]
+    ctx = load_context(round_)
+    if all_teams:
+        write_all_teams(round_, ctx, organisation, output, jobs or usable_cores())
+        return
+    group_id = ORGANISATION if team_path is None else find_team(ctx, team_path)
+    name = ctx.path(group_id, organisation)
+    if file_format == "csv":
+        members = None if group_id == ORGANISATION else ctx.subtree(group_id)
+        text = to_csv(csv_rows(ctx, group_id, load_responses(round_.id, members), organisation))
+        db.session.rollback()
+        if output:
+            write_output(output, text.encode("utf-8"))
+            click.echo(f"Wrote the figures of {name} in “{round_.name}” to {output}.", err=True)
+        else:
+            click.echo(text, nl=False)
+        return
+    inputs = pdf_inputs(round_, group_id, organisation, ctx)
+    db.session.rollback()  # end the read transaction before the slow part
+    write_output(output, render_pdf(inputs.report, inputs.aggregates))
+    click.echo(f"Wrote the report of {name} in “{round_.name}” to {output}.", err=True)
+
+
+def closed_round(round_id: int) -> Round:
+    """:raise ClickException: (exit 1) no such round, or one that has not closed yet."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"There is no round {round_id}.")
+    if round_.status != RoundStatus.CLOSED:
+        raise click.ClickException(
+            f"Round {round_id} (“{round_.name}”) is {RoundStatus.LABELS[round_.status].lower()}: "
+            "results are published only after a round has closed."
+        )
+    return round_
+
+
+def find_team(ctx: RoundContext, path: str) -> int:
+    """The id of the round's team at ``path``, matched without regard to case or spaces.
+
+    :raise BadParameter: (exit 2) when no team of the round has that path.
+    """
+    wanted = PATH_SEPARATOR.join(split_path(path)).casefold()
+    by_path = {team.path.casefold(): team.team_id for team in ctx.teams.values()}
+    if wanted in by_path:
+        return by_path[wanted]
+    message = (f"no team of round {ctx.info.round_id} (“{ctx.info.name}”) has the path “{path}”. "
+               "Write the full path from the top, e.g. “Operations/Customer Care”.")
+    close = difflib.get_close_matches(wanted, list(by_path), n=1)
+    if close:
+        message += f" Did you mean “{ctx.teams[by_path[close[0]]].path}”?"
+    raise click.BadParameter(message, param_hint="--team")
+
+
+def file_names(ctx: RoundContext, organisation: str) -> dict[int, str]:
+    """The PDF file name of the organisation and of every team, in tree order.
+
+    A team's name is the slug of its path; where two slugs collide (also when the file system
+    ignores case), the later team's name ends with its id, so every name is unique and stable.
+    """
+    names = {ORGANISATION: f"{slug(organisation)}-whole-organisation.pdf"}
+    taken = {names[ORGANISATION].casefold()}
+    for team_id in ctx.subtree(ORGANISATION):
+        base = slug(ctx.teams[team_id].path)
+        name = f"{base}.pdf"
+        if name.casefold() in taken:
+            name = f"{base}-{team_id}.pdf"
+        taken.add(name.casefold())
+        names[team_id] = name
+    return names
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine's under a CPU affinity mask)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def write_output(path: str, data: bytes) -> None:
+    """:raise ClickException: (exit 1) when the file cannot be written."""
+    try:
+        write_atomically(path, data)
+    except OSError as error:
+        raise click.ClickException(f"Could not write {path}: {error.strerror}.") from error
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, renamed at the
+    end, so that a crash never leaves a partial file under the final name."""
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.part")
+    with open(temporary, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def write_all_teams(round_: Round, ctx: RoundContext, organisation: str, folder: str,
+                    jobs: int) -> None:
+    """Render the PDF of the organisation and every team that is not in ``folder`` yet.
+
+    :raise ClickException: (exit 1) naming the PDFs that failed, after rendering the rest.
+    """
+    names = file_names(ctx, organisation)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        message = f"Could not create the folder {folder}: {error.strerror}."
+        raise click.ClickException(message) from error
+    pending = [Job(round_.id, group_id, os.path.join(folder, name))
+               for group_id, name in names.items()
+               if not os.path.exists(os.path.join(folder, name))]
+    done = len(names) - len(pending)
+    db.session.rollback()  # the workers read on their own connections
+    if not pending:
+        click.echo(f"All {len(names)} PDFs are already in {folder}: nothing to do.", err=True)
+        return
+    failures = []
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(jobs, len(pending)), initializer=start_worker,
+                      initargs=(worker_config(),)) as pool:
+        with click.progressbar(length=len(pending), label="Rendering PDFs", file=sys.stderr,
+                               show_pos=True) as bar:
+            for path, error in pool.imap_unordered(render_job, pending):
+                if error:
+                    failures.append(f"{os.path.basename(path)}: {error}")
+                bar.update(1)
+        pool.close()
+        pool.join()
+    written = len(pending) - len(failures)
+    click.echo(f"Wrote {written} PDF{'' if written == 1 else 's'} to {folder}"
+               + (f" ({done} already there)." if done else "."), err=True)
+    if failures:
+        raise click.ClickException("These PDFs failed; run the command again to retry them:\n  "
+                                   + "\n  ".join(failures))
+
+
+def worker_config() -> dict:
+    """The app's configuration, for the workers to build the same app (picklable values only)."""
+    config = {}
+    for key, value in current_app.config.items():
+        try:
+            pickle.dumps(value)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            continue
+        config[key] = value
+    return config
+
+
+def start_worker(config: dict) -> None:
+    """Build this worker process's own app (and so its own database engine) and enter it."""
+    surveyapp.create_app(config).app_context().push()
+
+
+def render_job(job: Job) -> tuple[str, str | None]:
+    """Render one PDF in a worker: (path, None) when written, (path, the error) when not."""
+    try:
+        round_ = db.session.get(Round, job.round_id)
+        ctx = _contexts.get(job.round_id)
+        if ctx is None:
+            ctx = _contexts[job.round_id] = load_context(round_)
+        inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"], ctx)
+        db.session.rollback()  # hold no transaction (on SQLite: no write lock) while rendering
+        write_atomically(job.path, render_pdf(inputs.report, inputs.aggregates))
+    except Exception as error:  # one failed PDF must not stop the others; the parent reports it
+        db.session.rollback()
+        return job.path, f"{type(error).__name__}: {error}"
+    return job.path, None

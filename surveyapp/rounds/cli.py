@@ -1,0 +1,194 @@
+"""``flask --app surveyapp round ...``: rounds from the command line (and from cron).
+
+The output of ``create`` (the new id alone on the last line of stdout) and of ``links`` (CSV
+with the header ``email,name,team,url``, no byte-order mark) is a contract for scripts.
+Errors go to stderr with a non-zero exit code: 2 for bad arguments (an unknown team path),
+1 when the round refuses the change (the RoundError message).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import timedelta
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..clock import today
+from ..extensions import db
+from ..models import Round, RoundStatus, Team
+from ..orgtree import PATH_SEPARATOR, split_path
+from .invitations import SendReport, links_csv_rows, send_invitations, send_reminders
+from .operations import (
+    DEFAULT_MIN_GROUP,
+    RoundError,
+    close_due_rounds,
+    close_round,
+    create_round,
+    launch_round,
+    load_tree,
+)
+from .progress import round_counts
+
+round_group = AppGroup("round", help="Create, launch and close rounds; send invitations.")
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _round(round_id: int) -> Round:
+    """:raise ClickException: (exit 1) when there is no such round."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"There is no round {round_id}.")
+    return round_
+
+
+def _teams(paths: tuple[str, ...]) -> list[Team]:
+    """The teams at ``paths`` ("Operations/Customer Care"), matched without regard to case.
+
+    :raise BadParameter: (exit 2) naming every path that matches no team.
+    """
+    by_path = load_tree().by_path()
+    ids, unknown = [], []
+    for path in paths:
+        key = PATH_SEPARATOR.join(split_path(path)).casefold()
+        (ids.append(by_path[key]) if key in by_path else unknown.append(path))
+    if unknown:
+        raise click.BadParameter(
+            "no team has the path " + ", ".join(f"“{p}”" for p in unknown)
+            + ". Write the full path from the top, e.g. “Operations/Customer Care”.",
+            param_hint="--team",
+        )
+    return list(db.session.scalars(select(Team).where(Team.id.in_(ids))))
+
+
+@round_group.command("create")
+@click.option("--name", required=True, help="The round's name, e.g. “Autumn 2026”.")
+@click.option("--team", "team_paths", required=True, multiple=True,
+              help="A team path such as “Operations/Customer Care” (repeatable); "
+                   "each team includes every team below it.")
+@click.option("--opens", type=DAY, help="First day to answer, YYYY-MM-DD (default: today).")
+@click.option("--closes", type=DAY,
+              help="Last day to answer, YYYY-MM-DD (default: 14 days after opening).")
+@click.option("--min-group", type=int, default=DEFAULT_MIN_GROUP, show_default=True,
+              help="Fewest responses behind any score shown (at least 3).")
+@click.option("--min-comment-group", type=int,
+              help="Fewest responses behind any comment shown (default: --min-group).")
+def create_command(name, team_paths, opens, closes, min_group, min_comment_group):
+    """Create a draft round; print its id alone on the last line."""
+    now = today()
+    opens_on = opens.date() if opens else now
+    closes_on = closes.date() if closes else opens_on + timedelta(days=14)
+    teams = _teams(team_paths)
+    try:
+        round_ = create_round(name=name, teams=teams, opens_on=opens_on, closes_on=closes_on,
+                              today=now, min_group_size=min_group,
+                              min_comment_group_size=min_comment_group)
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created the draft round “{round_.name}”, open {opens_on} to {closes_on}.",
+               err=True)
+    click.echo(round_.id)
+
+
+@round_group.command("launch")
+@click.argument("round_id", type=int)
+def launch_command(round_id):
+    """Launch a draft round: freeze its survey and invite everyone in its teams."""
+    round_ = _round(round_id)
+    try:
+        invited = launch_round(round_, today=today())
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Launched “{round_.name}”: {invited} people invited.")
+
+
+@round_group.command("close")
+@click.argument("round_id", type=int)
+def close_command(round_id):
+    """Close an open round now."""
+    round_ = _round(round_id)
+    try:
+        close_round(round_)
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Closed “{round_.name}”.")
+
+
+@round_group.command("close-due")
+def close_due_command():
+    """Close every open round whose closing date has passed (run daily from cron)."""
+    closed = close_due_rounds(today())
+    db.session.commit()
+    click.echo(f"Closed {closed} round{'' if closed == 1 else 's'}.")
+
+
+@round_group.command("links")
+@click.argument("round_id", type=int)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the CSV to this file instead of stdout.")
+def links_command(round_id, output):
+    """Write the personal links of everyone who has not submitted as CSV: email,name,team,url."""
+    round_ = _round(round_id)
+    if round_.status == RoundStatus.DRAFT:
+        raise click.ClickException("A draft round has no links yet: launch it first.")
+    rows = list(links_csv_rows(round_))
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        click.echo(f"Wrote {len(rows) - 1} links to {output}.", err=True)
+    else:
+        csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
+
+
+def _report(report: SendReport, noun: str) -> None:
+    click.echo(f"Sent {report.sent} {noun}{'' if report.sent == 1 else 's'}.")
+    if report.error:
+        raise click.ClickException(
+            f"The mail server failed: {report.error}. Run the command again to send the rest; "
+            f"no one gets the same {noun} twice.")
+
+
+@round_group.command("send")
+@click.argument("round_id", type=int)
+def send_command(round_id):
+    """E-mail the invitations of an open round that have not been sent yet."""
+    try:
+        report = send_invitations(_round(round_id))
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    _report(report, "invitation")
+
+
+@round_group.command("remind")
+@click.argument("round_id", type=int)
+@click.option("--resume", is_flag=True,
+              help="Finish the last reminder after a failure instead of starting a new one.")
+def remind_command(round_id, resume):
+    """Remind those e-mailed an invitation who have not submitted yet."""
+    try:
+        report = send_reminders(_round(round_id), new_batch=not resume)
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    _report(report, "reminder")
+
+
+@round_group.command("list")
+def list_command():
+    """List every round, newest first, with its response rate."""
+    rounds = db.session.scalars(select(Round).order_by(Round.created_at.desc(), Round.id.desc()))
+    rounds = list(rounds)
+    counts = round_counts(r.id for r in rounds)
+    for r in rounds:
+        invited, submitted = counts.get(r.id, (0, 0))
+        rate = f"{submitted / invited:.0%}" if invited else "-"
+        click.echo(f"{r.id}\t{r.status}\t{r.opens_on}\t{r.closes_on}\t"
+                   f"{submitted}/{invited} submitted ({rate})\t{r.name}")
+    if not rounds:
+        click.echo("No rounds yet.", err=True)
+

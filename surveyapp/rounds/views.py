@@ -1,0 +1,413 @@
+"""HR's round pages: list, create and edit a draft, its statements, launch, send, extend, close.
+
+Every page here is for HR admins only (``require_hr`` below runs before each view). The rules
+live in operations.py and invitations.py; these views map forms to them, commit, and say what
+happened. Rounds past their closing date are closed on the way in (as well as by
+``flask round close-due`` from cron), so the pages never show a stale "open".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from functools import reduce
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..access import hr_required
+from ..clock import today
+from ..extensions import db
+from ..instrument import Instrument, InstrumentError, load_default
+from ..models import Round, RoundStatus, Team
+from .forms import ExtendForm, RoundForm, statements_form
+from .invitations import SendReport, links_csv, send_invitations, send_reminders
+from .operations import (
+    RoundError,
+    close_due_rounds,
+    close_round,
+    count_invitees,
+    create_round,
+    delete_draft,
+    edit_instrument,
+    extend_round,
+    launch_round,
+    load_tree,
+    update_draft,
+)
+from .progress import round_counts, round_progress
+
+bp = Blueprint("rounds", __name__, url_prefix="/rounds")
+
+ROUNDS_PER_PAGE = 25
+#: A new round closes this many days after it opens unless HR says otherwise.
+DEFAULT_LENGTH_DAYS = 14
+
+
+@bp.before_request
+@hr_required
+def require_hr():
+    """Anonymous: to the sign-in page; leaders: 403. Runs before every view below."""
+    return None
+
+
+def _close_due() -> None:
+    # Look before writing: on SQLite a GET's read transaction that turns into a write cannot
+    # wait for the lock, and rounds fall due only once a day.
+    now = today()
+    due = select(Round.id).where(Round.status == RoundStatus.OPEN, Round.closes_on < now)
+    if db.session.scalar(due.limit(1)) is not None and close_due_rounds(now):
+        db.session.commit()
+
+
+def _get_round(round_id: int) -> Round:
+    """:raise 404: when there is no such round."""
+    return db.get_or_404(Round, round_id)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def long_date(day: date) -> str:
+    return f"{day:%-d %B %Y}"
+
+
+bp.add_app_template_filter(long_date)
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+@bp.get("")
+def index():
+    """Every round, newest first, with its response rate."""
+    _close_due()
+    page = db.paginate(select(Round).order_by(Round.created_at.desc(), Round.id.desc()),
+                       per_page=ROUNDS_PER_PAGE, error_out=False)
+    counts = round_counts(r.id for r in page.items)
+    return render_template("rounds/index.html", page=page, counts=counts)
+
+
+# --- creating and editing a draft ------------------------------------------------------------
+
+
+def _team_rows() -> list[tuple[int, str, int]]:
+    """(id, path, depth) of every team that is not archived, in tree order."""
+    tree = load_tree()
+    return [(i, tree.path(i), tree.depth(i)) for i in tree.walk() if not tree.nodes[i].archived]
+
+
+def _settings_form(data: dict) -> RoundForm:
+    form = RoundForm(data=data)
+    rows = _team_rows()
+    form.teams.choices = [(team_id, path) for team_id, path, _depth in rows]
+    form.team_rows = rows
+    return form
+
+
+def _settings(form: RoundForm) -> dict:
+    teams = db.session.scalars(select(Team).where(Team.id.in_(form.teams.data or []))).all()
+    return {"name": form.name.data, "teams": teams, "opens_on": form.opens_on.data,
+            "closes_on": form.closes_on.data, "min_group_size": form.min_group_size.data,
+            "min_comment_group_size": form.min_comment_group_size.data, "today": today()}
+
+
+def _show_error(form, error: RoundError) -> list[tuple[str | None, str]]:
+    """Put ``error`` beside its field when it names one; return the errors for the summary
+    that belong to no field."""
+    db.session.rollback()
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        return [(None, str(error))]
+    field.errors = [*field.errors, str(error)]
+    return []
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    now = today()
+    form = _settings_form({"opens_on": now, "closes_on": now + timedelta(days=DEFAULT_LENGTH_DAYS)})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            round_ = create_round(**_settings(form))
+        except RoundError as error:
+            errors = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"The draft round “{round_.name}” is saved. Check the statements, preview the "
+                  "survey, then launch it.", "success")
+            return redirect(url_for(".show", round_id=round_.id))
+    return render_template("rounds/form.html", form=form, errors=errors, round=None,
+                           has_errors=bool(errors))
+
+
+@bp.route("/<int:round_id>/edit", methods=["GET", "POST"])
+def edit(round_id: int):
+    round_ = _get_round(round_id)
+    if round_.status != RoundStatus.DRAFT:
+        flash("Only a draft round can be edited. You can still extend an open round.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    form = _settings_form({
+        "name": round_.name, "teams": [t.id for t in round_.teams], "opens_on": round_.opens_on,
+        "closes_on": round_.closes_on, "min_group_size": round_.min_group_size,
+        "min_comment_group_size": round_.min_comment_group_size,
+    })
+    errors = []
+    if form.validate_on_submit():
+        try:
+            update_draft(round_, **_settings(form))
+        except RoundError as error:
+            errors = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash("The round's settings are saved.", "success")
+            return redirect(url_for(".show", round_id=round_.id))
+    return render_template("rounds/form.html", form=form, errors=errors, round=round_,
+                           has_errors=bool(errors))
+
+
+# --- the round's page ------------------------------------------------------------------------
+
+
+def days_left(closes_on: date, now: date) -> str:
+    days = (closes_on - now).days
+    if days <= 0:
+        return "Closes today"
+    return f"{_plural(days, 'day')} left"
+
+
+@bp.get("/<int:round_id>")
+def show(round_id: int):
+    _close_due()
+    round_ = _get_round(round_id)
+    now = today()
+    context = {"round": round_, "today": now, "RoundStatus": RoundStatus}
+    if round_.status == RoundStatus.DRAFT:
+        instrument = Instrument.from_dict(round_.instrument)
+        people, teams = count_invitees(round_)
+        tree = load_tree()
+        context |= {
+            "instrument": instrument, "changes": _instrument_changes(instrument),
+            "people": people, "team_count": teams,
+            "team_paths": [(tree.path(t.id), t.is_archived) for t in round_.teams],
+        }
+        return render_template("rounds/draft.html", **context)
+    context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now)}
+    return render_template("rounds/show.html", **context)
+
+
+def _instrument_changes(instrument: Instrument) -> tuple[int, int]:
+    """(statements reworded, statements added) compared with the published instrument."""
+    published = {s.key: s.text for s in load_default().statements}
+    reworded = sum(1 for s in instrument.statements
+                   if s.key in published and published[s.key] != s.text)
+    return reworded, sum(1 for s in instrument.statements if s.added)
+
+
+# --- the statements of a draft ---------------------------------------------------------------
+
+
+def _statement_changes(instrument: Instrument, form, remove: str | None) -> list:
+    """The edits the form asks for, as functions Instrument -> Instrument.
+
+    Each is tried on a copy first; a refused one puts its message beside its field (then the
+    caller saves nothing, so that HR can correct it with everything else they typed intact).
+    """
+    changes = []
+    current = instrument
+    saved = {s.key: s.text for s in instrument.statements}
+    for key, field in form.statement_fields.items():
+        text = " ".join((field.data or "").split())
+        if key == remove or text == saved[key]:
+            continue
+        changes.append((field, lambda i, key=key, text=text: i.with_statement_text(key, text)))
+    for capability_key, field in form.add_fields.items():
+        if (field.data or "").strip():
+            changes.append((field, lambda i, c=capability_key, text=field.data:
+                            i.with_added_statement(c, text)))
+    if remove:
+        field = form.statement_fields.get(remove)
+        changes.append((field, lambda i, key=remove: i.without_statement(key)))
+    for field, change in changes:
+        try:
+            current = change(current)
+        except InstrumentError as error:
+            if field is None:
+                form.form_errors.append(str(error))
+            else:
+                field.errors = [*field.errors, str(error)]
+    return [change for _field, change in changes]
+
+
+@bp.route("/<int:round_id>/statements", methods=["GET", "POST"])
+def statements(round_id: int):
+    round_ = _get_round(round_id)
+    if round_.status != RoundStatus.DRAFT:
+        flash("The survey of a launched round can no longer change.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    instrument = Instrument.from_dict(round_.instrument)
+    form = statements_form(instrument)
+    remove = request.form.get("remove") if request.method == "POST" else None
+    if form.is_submitted():
+        form.validate()
+        if remove in form.statement_fields:  # an empty statement can still be removed
+            form.statement_fields[remove].errors = []
+    if form.is_submitted() and not form.errors:
+        changes = _statement_changes(instrument, form, remove)
+        if not form.errors:
+            edit_instrument(round_, lambda i: reduce(lambda acc, change: change(acc), changes, i))
+            db.session.commit()
+            if remove:
+                flash("The statement is removed.", "success")
+                return redirect(url_for(".statements", round_id=round_id))
+            flash("The statements are saved.", "success")
+            return redirect(url_for(".show", round_id=round_id))
+    errors = [(None, e) for e in form.form_errors]
+    return render_template("rounds/statements.html", round=round_, instrument=instrument,
+                           form=form, errors=errors, has_errors=bool(form.errors or errors))
+
+
+# --- launching and deleting a draft ----------------------------------------------------------
+
+
+@bp.route("/<int:round_id>/launch", methods=["GET", "POST"])
+def launch(round_id: int):
+    round_ = _get_round(round_id)
+    if round_.status != RoundStatus.DRAFT:
+        flash("This round has already been launched.", "info")
+        return redirect(url_for(".show", round_id=round_id))
+    errors = []
+    if request.method == "POST":
+        try:
+            invited = launch_round(round_, today=today())
+        except RoundError as error:
+            db.session.rollback()
+            errors = [(None, str(error))]
+        else:
+            db.session.commit()
+            people = "1 person is" if invited == 1 else f"{invited} people are"
+            flash(f"“{round_.name}” is open and {people} invited. "
+                  "Send the invitations from here, or download the links to send them yourself.",
+                  "success")
+            return redirect(url_for(".show", round_id=round_id))
+    people, teams = count_invitees(round_)
+    return render_template("rounds/launch.html", round=round_, people=people, team_count=teams,
+                           errors=errors, has_errors=bool(errors))
+
+
+@bp.route("/<int:round_id>/delete", methods=["GET", "POST"])
+def delete(round_id: int):
+    round_ = _get_round(round_id)
+    if round_.status != RoundStatus.DRAFT:
+        flash("Only a draft round can be deleted.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    if request.method == "POST":
+        name = round_.name
+        delete_draft(round_)
+        db.session.commit()
+        flash(f"The draft “{name}” is deleted.", "success")
+        return redirect(url_for(".index"))
+    return render_template("rounds/delete.html", round=round_)
+
+
+# --- an open round: sending, links, extending, closing ---------------------------------------
+
+
+def _report_sending(report: SendReport, total: int, noun: str, again: str) -> None:
+    if report.error is None:
+        if report.sent:
+            flash(f"Sent {_plural(report.sent, noun)}.", "success")
+        else:
+            flash(f"There were no {noun}s left to send.", "info")
+        return
+    flash(f"Sent {report.sent} of {_plural(total, noun)}, then the mail server failed: "
+          f"{report.error.rstrip('.')}. Press {again} to send the rest; no one gets the same "
+          f"{noun} twice.", "error")
+
+
+@bp.post("/<int:round_id>/send")
+def send(round_id: int):
+    round_ = _get_round(round_id)
+    total = round_progress(round_).unsent
+    try:
+        report = send_invitations(round_)
+    except RoundError as error:
+        flash(str(error), "error")
+    else:
+        _report_sending(report, total, "invitation", "Send again")
+    return redirect(url_for(".show", round_id=round_id))
+
+
+@bp.post("/<int:round_id>/remind")
+def remind(round_id: int):
+    round_ = _get_round(round_id)
+    resume = request.form.get("resume") == "1"
+    progress = round_progress(round_)
+    total = progress.reminders_left if resume else progress.to_remind
+    try:
+        report = send_reminders(round_, new_batch=not resume,
+                                expected_batch=request.form.get("batch", type=int))
+    except RoundError as error:
+        flash(str(error), "error")
+    else:
+        _report_sending(report, total, "reminder", "Resume reminders")
+    return redirect(url_for(".show", round_id=round_id))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "round"
+
+
+@bp.get("/<int:round_id>/links.csv")
+def links(round_id: int):
+    """The personal links of everyone who has not submitted, for HR's own mail system.
+
+    UTF-8 with a byte-order mark, which tells Excel the encoding (names with accents).
+    """
+    round_ = _get_round(round_id)
+    if round_.status == RoundStatus.DRAFT:
+        flash("A draft round has no links yet: launch it first.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    response = Response("\ufeff" + links_csv(round_), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="links-{_slug(round_.name)}.csv"')
+    # Each link lets its holder answer as that person: keep it out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:round_id>/extend", methods=["GET", "POST"])
+def extend(round_id: int):
+    round_ = _get_round(round_id)
+    if round_.status != RoundStatus.OPEN:
+        flash("Only an open round can be extended.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    form = ExtendForm(data={"closes_on": round_.closes_on + timedelta(days=7)})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            extend_round(round_, form.closes_on.data, today=today())
+        except RoundError as error:
+            errors = _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"“{round_.name}” now closes on {long_date(round_.closes_on)}.", "success")
+            return redirect(url_for(".show", round_id=round_id))
+    return render_template("rounds/extend.html", round=round_, form=form, errors=errors,
+                           has_errors=bool(errors))
+
+
+@bp.route("/<int:round_id>/close", methods=["GET", "POST"])
+def close(round_id: int):
+    round_ = _get_round(round_id)
+    if round_.status != RoundStatus.OPEN:
+        flash("Only an open round can be closed.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    if request.method == "POST":
+        close_round(round_)
+        db.session.commit()
+        flash(f"“{round_.name}” is closed. Its results are ready.", "success")
+        return redirect(url_for(".show", round_id=round_id))
+    return render_template("rounds/close.html", round=round_, progress=round_progress(round_))
