@@ -6,7 +6,7 @@ the CSV alike, so that every output shows the same figures under the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -113,6 +113,8 @@ class HeatmapRow:
     path: str
     #: None when the group is hidden; then no figure of it may be shown.
     scores: GroupScores | None
+    #: 1 for a team directly below the report's group, 2 for a team below that, and so on.
+    depth: int = 1
 
     @property
     def shown(self) -> bool:
@@ -227,9 +229,9 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
         statement_changes = {c.statement.key: c.change for c in changes}
     strengths, gaps = rank_statements(scores) if scores else ((), ())
     heatmap = tuple(
-        HeatmapRow(child, ctx.teams[child].name, ctx.teams[child].path,
-                   scores_for(ctx, child, responses))
-        for child in ctx.children.get(group_id, [])
+        HeatmapRow(team_id, ctx.teams[team_id].name, ctx.teams[team_id].path,
+                   scores_for(ctx, team_id, responses), depth)
+        for team_id, depth in _descendants(ctx, group_id)
     )
     ideas = None
     if ctx.comments_visibility.is_shown(group_id):
@@ -251,6 +253,13 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
         strengths=strengths, gaps=gaps, biggest_changes=biggest, heatmap=heatmap, ideas=ideas,
         statement_changes=statement_changes,
     )
+
+
+def _descendants(ctx: RoundContext, group_id: int, depth: int = 1) -> Iterator[tuple[int, int]]:
+    """Every team below the group with its depth, each followed by the teams below it."""
+    for child in ctx.children.get(group_id, []):
+        yield child, depth
+        yield from _descendants(ctx, child, depth + 1)
 
 
 def _exists(ctx: RoundContext, group_id: int) -> bool:

@@ -91,6 +91,16 @@ def test_a_lone_small_team_hides_its_sibling_too():
         ("Care", False), ("Depot", False), ("Field", False)]
 
 
+def test_organisation_heatmap_lists_every_team_below_its_parent_with_its_depth():
+    report = build_report(organisation="Org", ctx=context(), group_id=ORGANISATION,
+                          responses=NOW, comments=[])
+    assert [(row.name, row.depth, row.shown) for row in report.heatmap] == [
+        ("Operations", 1, True), ("Care", 2, True), ("Depot", 2, False), ("Field", 2, False),
+        ("Sales", 1, True)]
+    # Each row counts its whole subtree: Operations = Care 5 + Field 2 + Depot 4.
+    assert report.heatmap[0].scores.respondents == 11
+
+
 def test_organisation_report_covers_every_team():
     report = build_report(organisation="Org", ctx=context(), group_id=ORGANISATION,
                           responses=NOW, comments=[])

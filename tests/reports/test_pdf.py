@@ -232,7 +232,7 @@ def test_a_long_heatmap_continues_with_its_header_and_never_splits_a_row(db):
             labels = [w for w in words if w["text"] == "Branch"]
             if not labels:
                 continue
-            header_pages += any(w["text"] == "People" for w in words)
+            header_pages += any(w["text"] == "Responses" for w in words)
             for label in labels:
                 line = [w["text"] for w in words if abs(w["top"] - label["top"]) < 3]
                 numbers = [t for t in line if re.fullmatch(r"\d\.\d", t)]
