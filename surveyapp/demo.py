@@ -7,8 +7,8 @@ an open one, partly answered, that closes in eleven days. Everything is generate
 seed, so every installation gets the same organisation and the same answers.
 
 Running it again adds only what is missing (teams are matched by their path, people and users
-by e-mail, rounds by name) and never changes a password unless asked to with
-``--reset-passwords``.
+by e-mail; rounds are added only to a database that has none) and never changes a password
+unless asked to with ``--reset-passwords``.
 """
 
 from __future__ import annotations
@@ -279,22 +279,21 @@ def round_name(day: date) -> str:
 
 
 def build_rounds(teams: dict[str, Team], now: date) -> list[str]:
-    """Run the demo rounds that are missing, oldest first; return the names of those added.
+    """Run the demo rounds, oldest first, into a database that has no round yet.
 
-    Each round's answers come from its own seeded generator, so a round added later (after
-    someone deleted it) gets the same answers as on a fresh installation.
+    Their dates follow today, so a later run would name them differently: once any round
+    exists (the demo's or HR's own), rounds are left alone. Returns the names of those added.
     """
+    if db.session.scalar(select(Round.id).limit(1)) is not None:
+        return []
     everyone = [teams[TEAMS[0].path]]
     levels = team_levels(list(teams.values()), random.Random(SEED))
-    existing = set(db.session.scalars(select(Round.name)))
     added = []
     for number, spec in enumerate(ROUNDS):
-        opens_on = now + timedelta(days=spec.opens_in)
-        name = round_name(opens_on)
         if number:
             levels = drift(levels, random.Random(SEED + 100 + number))
-        if name in existing:
-            continue
+        opens_on = now + timedelta(days=spec.opens_in)
+        name = round_name(opens_on)
         run_round(name=name, teams=everyone, opens_on=opens_on,
                   closes_on=now + timedelta(days=spec.closes_in), levels=levels,
                   response_rate=spec.response_rate, rng=random.Random(SEED + number),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from surveyapp.auth.passwords import password_problems, verify_password
-from surveyapp.demo import email_for
+from surveyapp.demo import email_for, season_name
 from surveyapp.clock import today
 from surveyapp.models import (
     Answer,
@@ -266,3 +267,20 @@ def test_a_leader_of_the_demo_sees_a_trend_in_the_latest_closed_round(runner, cl
     assert latest_closed in page and "Operations" in page
     assert "Change since" in page
     assert "What would you do to make our service better?" in page
+
+
+def test_rounds_are_added_only_to_a_database_without_rounds(runner, db, monkeypatch):
+    seed(runner, rounds=True)
+    counts = table_counts(db)
+    # A month later the demo rounds would have other names: nothing is added all the same.
+    monkeypatch.setattr("surveyapp.demo.today", lambda: today() + timedelta(days=45))
+
+    output = seed(runner, rounds=True)
+
+    assert table_counts(db) == counts
+    assert "Rounds added" not in output
+
+
+def test_season_names_follow_the_northern_calendar():
+    assert [season_name(date(2026, month, 1)) for month in (1, 3, 6, 9, 12)] == [
+        "Winter 2025/26", "Spring 2026", "Summer 2026", "Autumn 2026", "Winter 2026/27"]
