@@ -8,8 +8,19 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, auth, cli, directory, errors, main, reports, rounds, security, survey
-from . import models  # noqa: F401 (imported for migrations)
+from . import (
+    accounts,
+    auth,
+    cli,
+    directory,
+    errors,
+    main,
+    models,  # noqa: F401 (imported for migrations)
+    reports,
+    rounds,
+    security,
+    survey,
+)
 from .config import DEFAULTS, check_production, database_uri
 from .database import configure_sqlite
 from .extensions import csrf, db, login_manager, migrate

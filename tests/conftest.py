@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from surveyapp import create_app
 from surveyapp.auth.passwords import hash_password

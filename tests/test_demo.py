@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from surveyapp.auth.passwords import password_problems, verify_password
-from surveyapp.demo import email_for, season_name
 from surveyapp.clock import today
+from surveyapp.demo import email_for, season_name
 from surveyapp.models import (
     Answer,
     Comment,
