@@ -101,7 +101,7 @@ def world(app: Flask, db, make_team, make_person, make_user) -> World:
     w.tokens["done"] = token_for(done.nonce)
     db.session.commit()
 
-    data = "email,name,team\nnew.person@example.test,New Person,Sales\n".encode()
+    data = b"email,name,team\nnew.person@example.test,New Person,Sales\n"
     w.upload_token = save_upload(Path(app.instance_path) / "imports", data).token
     # End the read transaction (on SQLite it would hold the write lock against requests).
     db.session.rollback()
