@@ -6,6 +6,7 @@ the CSV alike, so that every output shows the same figures under the same rules.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,12 +14,15 @@ from datetime import date
 from ..instrument import Instrument
 from .confidentiality import (
     ORGANISATION,
+    FigureVisibility,
     GroupNode,
     Visibility,
+    decide_figure_visibility,
     decide_visibility,
+    hide_figures,
     present_comments,
 )
-from .scores import GroupScores, StatementScore, score_group
+from .scores import GroupScores, StatementScore, respondent_capability_score, score_group
 from .stats import Change, change
 
 TOP_N = 3
@@ -70,8 +74,12 @@ class RoundContext:
     teams: dict[int, TeamRow]
     #: Responses per team (own people only).
     counts: Mapping[int, int]
+    #: (team, the statements it answered) of every response, for the figures of each statement
+    #: and capability (confidentiality rule 3). None: every response answered everything.
+    answered: Sequence[tuple[int, frozenset[str]]] | None = None
     scores_visibility: Visibility = field(init=False)
     comments_visibility: Visibility = field(init=False)
+    figures_visibility: FigureVisibility | None = field(init=False)
     children: dict[int, list[int]] = field(init=False)
 
     def __post_init__(self):
@@ -79,6 +87,10 @@ class RoundContext:
                  for t in self.teams.values()]
         self.scores_visibility = decide_visibility(nodes, self.info.min_group_size)
         self.comments_visibility = decide_visibility(nodes, self.info.min_comment_group_size)
+        self.figures_visibility = None
+        if self.answered is not None:
+            self.figures_visibility = _figure_visibility(
+                self.info, nodes, self.answered, self.scores_visibility.shown)
         self.children = {ORGANISATION: []}
         for team in self.teams.values():
             self.children.setdefault(team.team_id, [])
@@ -183,7 +195,29 @@ def scores_for(ctx: RoundContext, group_id: int,
     """The group's scores, or None when the confidentiality rules hide it."""
     if not ctx.scores_visibility.is_shown(group_id):
         return None
-    return score_group(ctx.info.instrument, _group_responses(ctx, group_id, responses))
+    scores = score_group(ctx.info.instrument, _group_responses(ctx, group_id, responses))
+    if ctx.figures_visibility is None:
+        return scores
+    return hide_figures(scores, ctx.figures_visibility.hidden_statements(group_id),
+                        ctx.figures_visibility.hidden_capabilities(group_id))
+
+
+def _figure_visibility(info: RoundInfo, nodes: Sequence[GroupNode],
+                       answered: Sequence[tuple[int, frozenset[str]]],
+                       shown: frozenset[int]) -> FigureVisibility:
+    """Rule 3 of the confidentiality rules, from which statements each response answered."""
+    capabilities = {c.key: [s.key for s in c.statements] for c in info.instrument.capabilities}
+    statements: dict[int, Counter] = {}
+    scored: dict[int, Counter] = {}
+    for team_id, keys in answered:
+        statements.setdefault(team_id, Counter()).update(keys)
+        # Whether someone has a capability score depends on which statements they answered,
+        # not on the values: ask the scoring rule with a stand-in value.
+        scored.setdefault(team_id, Counter()).update(
+            c for c, statement_keys in capabilities.items()
+            if respondent_capability_score(statement_keys, dict.fromkeys(keys, 1)) is not None)
+    return decide_figure_visibility(nodes, capabilities, statements, scored,
+                                    info.min_group_size, shown)
 
 
 def rank_statements(scores: GroupScores) -> tuple[tuple[StatementScore, ...], tuple[StatementScore, ...]]:

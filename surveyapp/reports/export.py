@@ -1,7 +1,8 @@
 """CSV of aggregates (never individual responses): one row per team and capability, plus the index.
 
 Header (a contract): team,capability,respondents,mean,favourable_pct,neutral_pct,unfavourable_pct
-``team`` is the team's path; hidden groups keep their rows with every figure empty.
+``team`` is the team's path; hidden groups keep their rows with every figure empty, and so does
+a capability hidden in a shown group (too few people with a score for it).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def csv_rows(ctx: RoundContext, group_id: int, responses: Sequence[ResponseRow],
             yield [path, "index", "", "", "", "", ""]
             continue
         for c in scores.capabilities:
-            if c.estimate is None:
-                yield [path, c.name, str(c.respondents), "", "", "", ""]
+            if c.estimate is None:  # hidden by the confidentiality rules (no one, or too few)
+                yield [path, c.name, "", "", "", "", ""]
                 continue
             d = c.distribution
             yield [path, c.name, str(c.respondents), f"{c.mean:.2f}", _pct(d.favourable),

@@ -35,7 +35,8 @@ def round_info(round_: Round) -> RoundInfo:
 
 
 def load_context(round_: Round) -> RoundContext:
-    """The round's frozen tree with response counts and the visibility of every group."""
+    """The round's frozen tree with response counts and the visibility of every group and
+    of every statement's and capability's figures."""
     teams = {
         row.team_id: TeamRow(row.team_id, row.parent_team_id, row.name, row.path, row.invited)
         for row in db.session.scalars(select(RoundTeam).where(RoundTeam.round_id == round_.id))
@@ -44,7 +45,24 @@ def load_context(round_: Round) -> RoundContext:
         select(Response.team_id, func.count()).where(Response.round_id == round_.id)
         .group_by(Response.team_id)
     ).all())
-    return RoundContext(round_info(round_), teams, counts)
+    return RoundContext(round_info(round_), teams, counts, answered_statements(round_.id))
+
+
+def answered_statements(round_id: int) -> list[tuple[int, frozenset[str]]]:
+    """(team, the statements it answered) of every response of the round (no values)."""
+    keys: dict[int, set[str]] = {}
+    teams: dict[int, int] = {}
+    query = (
+        select(Response.id, Response.team_id, Answer.statement_key)
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(Response.round_id == round_id)
+    )
+    for response_id, team_id, key in db.session.execute(query):
+        teams[response_id] = team_id
+        bucket = keys.setdefault(response_id, set())
+        if key is not None:
+            bucket.add(key)
+    return [(teams[r], frozenset(keys[r])) for r in sorted(keys)]
 
 
 def load_responses(round_id: int, team_ids: Collection[int] | None = None) -> list[ResponseRow]:

@@ -3,10 +3,14 @@ import pytest
 from surveyapp.analysis.confidentiality import (
     ORGANISATION,
     GroupNode,
+    decide_figure_visibility,
     decide_visibility,
+    hide_figures,
     mask_contact_details,
     present_comments,
 )
+from surveyapp.analysis.scores import score_group
+from surveyapp.instrument import Capability, Instrument, ScalePoint, Statement
 
 
 def shown(nodes, minimum=5):
@@ -97,3 +101,101 @@ def test_comment_order_is_stable_for_a_seed_and_independent_of_input_order():
     first = present_comments(comments, "round-1:team-2")
     assert first == present_comments(list(reversed(comments)), "round-1:team-2")
     assert sorted(first) == ["a", "b", "c", "d", "e"]
+
+
+# --- Rule 3: the figures of each statement and capability --------------------------------------
+
+
+def test_within_limits_the_groups_that_may_be_shown():
+    nodes = [GroupNode(10, None, 0), GroupNode(11, 10, 6), GroupNode(12, 10, 6)]
+    assert shown(nodes) == {10, 11, 12}
+    assert set(decide_visibility(nodes, 5, within={ORGANISATION, 10, 12}).shown) == {
+        ORGANISATION, 10, 12}
+
+
+def test_within_keeps_the_complementary_rule():
+    # Parent 10 = A 6 + B 4: A may be shown by itself, but not beside its parent.
+    nodes = [GroupNode(10, None, 0), GroupNode(11, 10, 6), GroupNode(12, 10, 4)]
+    assert set(decide_visibility(nodes, 5, within={ORGANISATION, 10, 11}).shown) == {
+        ORGANISATION, 10}
+
+
+def figures(answered, scored=None, shown_groups=(ORGANISATION, 10, 11, 12), minimum=5):
+    """Rule 3 on Parent 10 = A 11 (6 responses) + B 12 (5), one capability of four statements."""
+    nodes = [GroupNode(10, None, 0), GroupNode(11, 10, 6), GroupNode(12, 10, 5)]
+    capabilities = {"c": ["s1", "s2", "s3", "s4"]}
+    scored = scored if scored is not None else {t: {"c": n["s1"]} for t, n in answered.items()}
+    return decide_figure_visibility(nodes, capabilities, answered, scored, minimum,
+                                    frozenset(shown_groups))
+
+
+def everyone(team_size: int, **fewer) -> dict[str, int]:
+    return {s: fewer.get(s, team_size) for s in ("s1", "s2", "s3", "s4")}
+
+
+def test_a_statement_that_few_answered_is_hidden_in_a_group_that_is_shown():
+    # Everyone in A answered; in B only one person answered s2.
+    result = figures({11: everyone(6), 12: everyone(5, s2=1)})
+    assert 12 not in result.statements["s2"]
+    assert {10, 11, 12} <= result.statements["s1"]
+
+
+def test_a_statement_cannot_be_recovered_by_subtracting_a_team_from_its_parent():
+    # Parent's s2 (7 answers) minus A's s2 (6) would give the one answer in B: A's s2 is hidden.
+    result = figures({11: everyone(6), 12: everyone(5, s2=1)})
+    assert 10 in result.statements["s2"]
+    assert 11 not in result.statements["s2"]
+    assert result.hidden_statements(11) == {"s2"}
+
+
+def test_a_capability_is_hidden_where_any_of_its_statements_is():
+    # Its answers are the sum of its statements' answers: shown beside s1, s3 and s4, they
+    # would give away s2.
+    result = figures({11: everyone(6), 12: everyone(5, s2=1)})
+    assert 12 not in result.capabilities["c"] and 11 not in result.capabilities["c"]
+    assert 10 in result.capabilities["c"]
+
+
+def test_a_capability_needs_enough_people_with_a_score():
+    # Every statement has five answers in B, but only one person answered two of them (half,
+    # so a score): the capability's mean would be that person's score.
+    result = figures({11: everyone(6), 12: everyone(5)}, scored={11: {"c": 6}, 12: {"c": 1}})
+    assert 12 in result.statements["s1"]
+    assert 12 not in result.capabilities["c"]
+    assert 11 not in result.capabilities["c"]  # the parent minus A would give it away too
+
+
+def test_figures_are_never_shown_in_a_hidden_group():
+    result = figures({11: everyone(6), 12: everyone(5)}, shown_groups=(ORGANISATION, 10, 11))
+    assert all(12 not in groups for groups in result.statements.values())
+    assert all(12 not in groups for groups in result.capabilities.values())
+    assert result.hidden_statements(11) == set() and result.hidden_capabilities(11) == set()
+
+
+SMALL = Instrument(
+    id="t", version=1, title="t", scale=tuple(ScalePoint(v, str(v)) for v in range(1, 6)),
+    capabilities=(
+        Capability("A", "Alpha", "", (Statement("a1", "A one"), Statement("a2", "A two"))),
+        Capability("B", "Beta", "", (Statement("b1", "B one"), Statement("b2", "B two"))),
+    ),
+    questions=(),
+)
+
+
+def test_hidden_figures_show_nothing_and_take_the_index_with_them():
+    # Six responses; only two answered b2, so b2 and Beta are hidden.
+    answers = [{"a1": 4, "a2": 4, "b1": 3, **({"b2": 5} if i < 2 else {})} for i in range(6)]
+    scores = hide_figures(score_group(SMALL, answers), {"b2"}, {"B"})
+    b2 = next(s for s in scores.statements if s.key == "b2")
+    assert b2.estimate is None and b2.respondents == 0 and b2.distribution.total == 0
+    beta = scores.capability("B")
+    assert (beta.estimate, beta.respondents, beta.distribution.total, beta.alpha) == (None, 0, 0, None)
+    b1 = next(s for s in scores.statements if s.key == "b1")
+    assert b1.mean == 3 and b1.respondents == 6  # a shown statement of a hidden capability
+    assert scores.capability("A").mean == 4 and scores.respondents == 6
+    assert scores.index is None and scores.index_estimate is None
+
+
+def test_nothing_hidden_leaves_the_scores_as_they_are():
+    scores = score_group(SMALL, [{"a1": 4, "a2": 4, "b1": 3, "b2": 2}] * 5)
+    assert hide_figures(scores, set(), set()) is scores
