@@ -429,14 +429,15 @@ def check_real_pdfs(app, history: History, found: Collection,
     """Download a few PDFs (a hidden team's, a leader's shown team's, the organisation's): every
     figure in their text comes from their report, and their attachment is a checked CSV."""
     latest = history.rounds[-1]
-    samples = [("North", history.teams["North"]), ("Customer Care", history.teams["Customer Care"]),
-               ("HR", ORGANISATION)]
-    for viewer, group in samples:
+    samples = [("Depot", history.teams["Depot"], False),
+               ("Customer Care", history.teams["Customer Care"], True), ("HR", ORGANISATION, True)]
+    for viewer, group, shown in samples:
         client = signed_in(app, history.leaders[viewer])
         with rendered_reports(app) as reports:
             response = client.get(f"/reports/{latest}/{group}/report.pdf")
         assert response.status_code == 200
         (report,) = reports
+        assert report.shown == shown, (viewer, group)  # Depot: 4 responses in the second round
         found.facts += report_facts(history, report, f"{viewer}'s PDF r{latest}/{group}")
         reader = PdfReader(io.BytesIO(response.data))
         text = "\n".join(page.extract_text() for page in reader.pages)
