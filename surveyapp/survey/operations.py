@@ -86,7 +86,8 @@ def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict
     Fields named ``s:<statement key>`` hold a scale value; ``q:<question key>`` a comment.
     Unknown fields are ignored (the CSRF token, buttons); empty ones mean "not answered".
 
-    :raise BadAnswers: a value off the scale, or a comment over the length limit.
+    :raise BadAnswers: a value off the scale, a comment over the length limit, or a statement
+        or question sent twice (a MultiDict's ``items()`` would silently keep the first).
     :return: ({statement key: value}, {question key: text})
     """
     keys = set(instrument.statement_keys)
@@ -94,8 +95,14 @@ def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict
     questions = {q.key for q in instrument.questions}
     answers: dict[str, int] = {}
     comments: dict[str, str] = {}
-    for name, raw in form.items():
+    seen: set[str] = set()
+    items = form.items(multi=True) if hasattr(form, "getlist") else form.items()
+    for name, raw in items:
         kind, _, key = name.partition(":")
+        if (kind == "s" and key in keys) or (kind == "q" and key in questions):
+            if name in seen:
+                raise BadAnswers("The same statement or question was answered twice.")
+            seen.add(name)
         if kind == "s" and key in keys and raw != "":
             try:
                 value = int(raw)
@@ -105,7 +112,8 @@ def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict
                 raise BadAnswers(f"{value} is not a point on the scale.")
             answers[key] = value
         elif kind == "q" and key in questions:
-            text = raw.replace("\r\n", "\n").strip()
+            # PostgreSQL cannot store NUL; no keyboard types one.
+            text = raw.replace("\x00", "").replace("\r\n", "\n").strip()
             if len(text) > COMMENT_MAX_LENGTH:
                 raise BadAnswers(f"A comment can have at most {COMMENT_MAX_LENGTH} characters.")
             comments[key] = text

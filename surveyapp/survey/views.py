@@ -54,7 +54,13 @@ def same_origin_posts_only():
     if request.method != "POST":
         return None
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    if not origin or origin == "null":
+        return None
+    try:
+        site = urlsplit(origin).netloc
+    except ValueError:  # "http://[": not an address, so not this site
+        abort(403)
+    if site != request.host:
         abort(403)
     return None
 
