@@ -22,7 +22,7 @@ from . import (
     survey,
 )
 from .config import DEFAULTS, check_production, database_uri
-from .database import configure_sqlite
+from .database import IdConverter, configure_sqlite
 from .extensions import csrf, db, login_manager, migrate
 from .reports import charts
 
@@ -86,6 +86,7 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before the routes that use it
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(directory.bp)

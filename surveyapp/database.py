@@ -13,8 +13,26 @@ from __future__ import annotations
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The largest id the databases take (PostgreSQL's INTEGER); a larger number in a query fails
+#: in the database ("integer out of range"; on SQLite past 2**63, an OverflowError).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in URLs, up to ``MAX_ID``: a larger number is no id of ours, so the URL
+    does not match (404) instead of failing in the database."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def page_number() -> int:
+    """Return the request's ``?page=`` (1 when missing or not a number), at most ``MAX_ID``,
+    so that the page's OFFSET fits the database's integers (a page past the last is empty)."""
+    return min(request.args.get("page", 1, type=int), MAX_ID)
 
 
 def sqlite_begin_statement() -> str:

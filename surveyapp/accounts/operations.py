@@ -69,7 +69,7 @@ def _refuse_taken(email: str, user: User | None) -> None:
 
 
 def _checked_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = " ".join(name.replace("\x00", "").split())  # PostgreSQL cannot store NUL
     if not name:
         raise AccountError("Enter the person's full name.", "name")
     return name

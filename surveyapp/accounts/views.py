@@ -13,6 +13,7 @@ from ..access import hr_required
 from ..auth.forms import SetPasswordForm
 from ..auth.operations import team_tree
 from ..clock import organisation_zone
+from ..database import page_number
 from ..extensions import db
 from ..models import Role, User
 from ..orgtree import OrgTree
@@ -66,7 +67,7 @@ def _attach(form, error: AccountError) -> list[tuple[str | None, str]]:
 @hr_required
 def users():
     """List every staff account, active ones first, a page at a time."""
-    page = users_page(request.args.get("page", 1, type=int),
+    page = users_page(page_number(),
                       int(current_app.config["PEOPLE_PER_PAGE"]))
     tree = team_tree()
     rows = [

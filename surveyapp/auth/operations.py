@@ -80,8 +80,9 @@ class PasswordRejected(Exception):
 
 
 def normalise_email(email: str) -> str:
-    """Return ``email`` as accounts store it: trimmed and lower-cased."""
-    return email.strip().lower()
+    """Return ``email`` as accounts store it: trimmed and lower-cased, without NUL characters
+    (which PostgreSQL cannot compare or store)."""
+    return email.replace("\x00", "").strip().lower()
 
 
 def _now(now: datetime | None) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..access import hr_required
+from ..database import page_number
 from ..extensions import db
 from ..models import Person, Team
 from .forms import ActionForm, PersonForm
@@ -25,7 +26,7 @@ def people():
         team_id = None
     include_archived = request.args.get("left") == "1"
     query = people_query(tree, search=search, team_id=team_id, include_archived=include_archived)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=page_number(),
                        per_page=int(current_app.config["PEOPLE_PER_PAGE"]), error_out=False)
     filters = {k: v for k, v in (("q", search), ("team", team_id),
                                  ("left", "1" if include_archived else None)) if v}

@@ -205,7 +205,7 @@ def _points(scale) -> list:
 
 
 def _clean_statement(text: str) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(str(text).replace("\x00", "").split())  # PostgreSQL cannot store NUL
     if len(text) < STATEMENT_MIN_LENGTH:
         raise InstrumentError(f"A statement needs at least {STATEMENT_MIN_LENGTH} characters.")
     if len(text) > STATEMENT_MAX_LENGTH:

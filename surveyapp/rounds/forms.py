@@ -33,11 +33,16 @@ def group_size_field(label: str, name: str) -> IntegerField:
     )
 
 
+def without_nul(text: str | None) -> str | None:
+    """Drop NUL characters, which PostgreSQL cannot store (no keyboard types one)."""
+    return text.replace("\x00", "") if text else text
+
+
 class RoundForm(FlaskForm):
     """A draft round's settings. ``teams.choices`` is set by the view (the non-archived teams)."""
 
     name = StringField(
-        "Name of the round",
+        "Name of the round", filters=[without_nul],
         validators=[InputRequired("Enter a name for the round."),
                     Length(max=120, message="Enter a name of 120 characters or fewer.")],
     )

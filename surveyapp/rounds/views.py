@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ..access import hr_required
 from ..clock import today
+from ..database import MAX_ID, page_number
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Round, RoundStatus, Team
@@ -84,7 +85,7 @@ def index():
     """Every round, newest first, with its response rate."""
     _close_due()
     page = db.paginate(select(Round).order_by(Round.created_at.desc(), Round.id.desc()),
-                       per_page=ROUNDS_PER_PAGE, error_out=False)
+                       page=page_number(), per_page=ROUNDS_PER_PAGE, error_out=False)
     counts = round_counts(r.id for r in page.items)
     return render_template("rounds/index.html", page=page, counts=counts)
 
@@ -344,11 +345,14 @@ def send(round_id: int):
 def remind(round_id: int):
     round_ = _get_round(round_id)
     resume = request.form.get("resume") == "1"
+    batch = request.form.get("batch", type=int)
+    if batch is not None and not 0 <= batch <= MAX_ID:
+        batch = -1  # no batch HR can have seen (and past the database's integers): out of date
     progress = round_progress(round_)
     total = progress.reminders_left if resume else progress.to_remind
     try:
         report = send_reminders(round_, new_batch=not resume,
-                                expected_batch=request.form.get("batch", type=int))
+                                expected_batch=batch)
     except RoundError as error:
         flash(str(error), "error")
     else:
@@ -384,7 +388,9 @@ def extend(round_id: int):
     if round_.status != RoundStatus.OPEN:
         flash("Only an open round can be extended.", "error")
         return redirect(url_for(".show", round_id=round_id))
-    form = ExtendForm(data={"closes_on": round_.closes_on + timedelta(days=7)})
+    # A week later, or the calendar's last day for a round that already closes in its last week.
+    week_later = min(round_.closes_on, date.max - timedelta(days=7)) + timedelta(days=7)
+    form = ExtendForm(data={"closes_on": week_later})
     errors = []
     if form.validate_on_submit():
         try:
