@@ -76,6 +76,23 @@ def survey_state(invitation: Invitation, today: date) -> SurveyState:
     return SurveyState("open", round_)
 
 
+def lock_for_writing(invitation: Invitation) -> None:
+    """Hold the invitation's row lock until the transaction ends; forget what was read before.
+
+    Call it before deciding anything for a request that writes (saving a step, submitting).
+    Two such requests for one invitation (a save still in flight and the submit, or two
+    submits) then run one after the other on PostgreSQL, the second seeing what the first
+    committed. Without it, a save that read "not submitted" just before the submit committed
+    would leave a draft, answers beside the person, after the submit. SQLite's writers already
+    queue (``BEGIN IMMEDIATE``); there the lock is not needed and not sent.
+    """
+    db.session.execute(
+        select(Invitation.id).where(Invitation.id == invitation.id).with_for_update()
+    )
+    # Whatever was loaded before the lock (the draft, the participation) may be out of date.
+    db.session.expire_all()
+
+
 def instrument_of(invitation: Invitation) -> Instrument:
     return Instrument.from_dict(invitation.round.instrument)
 

@@ -29,6 +29,7 @@ from .operations import (
     BadAnswers,
     find_invitation,
     instrument_of,
+    lock_for_writing,
     parse_answers,
     save_draft,
     submit_response,
@@ -65,11 +66,16 @@ def same_origin_posts_only():
     return None
 
 
-def _open_invitation(token: str) -> Invitation:
-    """Return the invitation if its survey is open now; else abort with the right page."""
+def _open_invitation(token: str, *, for_writing: bool = False) -> Invitation:
+    """Return the invitation if its survey is open now; else abort with the right page.
+
+    ``for_writing``: the request will save answers; see ``lock_for_writing``.
+    """
     invitation = find_invitation(token)
     if invitation is None:
         abort(404)
+    if for_writing:
+        lock_for_writing(invitation)
     state = survey_state(invitation, today())
     if state.kind != "open":
         abort(redirect(url_for(".start", token=token)))
@@ -113,7 +119,7 @@ def step(token: str, number: int):
 
     A POST with ``X-Autosave: 1`` (the page's script, on every change) saves and answers 204.
     """
-    invitation = _open_invitation(token)
+    invitation = _open_invitation(token, for_writing=request.method == "POST")
     instrument = instrument_of(invitation)
     steps = steps_of(instrument)
     if not 1 <= number <= len(steps):
@@ -164,6 +170,7 @@ def submit(token: str):
     invitation = find_invitation(token)
     if invitation is None:
         return render_template("survey/unknown.html"), 404
+    lock_for_writing(invitation)
     state = survey_state(invitation, today())
     if state.kind == "submitted":
         return render_template("survey/submitted.html", round=state.round, again=True)
