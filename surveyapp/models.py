@@ -268,6 +268,10 @@ class RoundTeam(db.Model):
     path: Mapped[str] = mapped_column(String(1000))
     #: People invited whose own team this is (not counting teams below).
     invited: Mapped[int] = mapped_column(default=0)
+    #: The sums behind the scores of this team's own responses (a list of integers, see
+    #: surveyapp/analysis/tally.py), stored when the round closes so that reports need not read
+    #: every answer; None before.
+    tally: Mapped[Optional[list]] = mapped_column(JSON, deferred=True)
 
     round: Mapped[Round] = relationship(back_populates="snapshot")
 

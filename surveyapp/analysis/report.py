@@ -6,8 +6,7 @@ the CSV alike, so that every output shows the same figures under the same rules.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -22,8 +21,9 @@ from .confidentiality import (
     hide_figures,
     present_comments,
 )
-from .scores import GroupScores, StatementScore, respondent_capability_score, score_group
+from .scores import GroupScores, StatementScore, score_tally
 from .stats import Change, change
+from .tally import POINTS, Tally, layout_of, sum_of
 
 TOP_N = 3
 
@@ -74,9 +74,10 @@ class RoundContext:
     teams: dict[int, TeamRow]
     #: Responses per team (own people only).
     counts: Mapping[int, int]
-    #: (team, the statements it answered) of every response, for the figures of each statement
-    #: and capability (confidentiality rule 3). None: every response answered everything.
-    answered: Sequence[tuple[int, frozenset[str]]] | None = None
+    #: Each team's tally, for the figures of each statement and capability (confidentiality
+    #: rule 3: how many answered each, how many have a score on each). None: every response
+    #: answered everything.
+    tallies: Mapping[int, Tally] | None = None
     scores_visibility: Visibility = field(init=False)
     comments_visibility: Visibility = field(init=False)
     figures_visibility: FigureVisibility | None = field(init=False)
@@ -88,9 +89,9 @@ class RoundContext:
         self.scores_visibility = decide_visibility(nodes, self.info.min_group_size)
         self.comments_visibility = decide_visibility(nodes, self.info.min_comment_group_size)
         self.figures_visibility = None
-        if self.answered is not None:
+        if self.tallies is not None:
             self.figures_visibility = _figure_visibility(
-                self.info, nodes, self.answered, self.scores_visibility.shown)
+                self.info, nodes, self.tallies, self.scores_visibility.shown)
         self.children = {ORGANISATION: []}
         for team in self.teams.values():
             self.children.setdefault(team.team_id, [])
@@ -184,18 +185,56 @@ class TeamReport:
         return self.scores.respondents / self.invited
 
 
-def _group_responses(ctx: RoundContext, group_id: int,
-                     responses: Sequence[ResponseRow]) -> list[Mapping[str, int]]:
-    members = set(ctx.subtree(group_id))
-    return [r.answers for r in responses if r.team_id in members]
+def tally_by_team(instrument: Instrument, responses: Iterable[ResponseRow]) -> dict[int, Tally]:
+    """The tally of each team's responses (teams without responses get none)."""
+    tallies: dict[int, Tally] = {}
+    layout = layout_of(instrument)
+    for row in responses:
+        team = tallies.get(row.team_id)
+        if team is None:
+            team = tallies[row.team_id] = Tally(layout)
+        team.add_response(row.answers)
+    return tallies
+
+
+class GroupTallies:
+    """The tally of each group (a team and every team below it), each summed once from the
+    tallies of its teams, so that scoring every group of a large tree stays linear."""
+
+    def __init__(self, ctx: RoundContext, tallies: Mapping[int, Tally]):
+        self.ctx, self.tallies = ctx, tallies
+        self.layout = layout_of(ctx.info.instrument)
+        self.sums: dict[int, Tally] = {}
+
+    def __getitem__(self, group_id: int) -> Tally:
+        if group_id not in self.sums:
+            # Post-order without recursion: children are summed before their parent.
+            stack = [(group_id, False)]
+            while stack:
+                current, ready = stack.pop()
+                if current in self.sums:
+                    continue
+                children = self.ctx.children.get(current, [])
+                if not ready:
+                    stack.append((current, True))
+                    stack.extend((c, False) for c in children if c not in self.sums)
+                    continue
+                parts = [self.sums[child] for child in children]
+                own = self.tallies.get(current)
+                if own is not None:
+                    parts.append(own)
+                self.sums[current] = sum_of(self.layout, parts)
+        return self.sums[group_id]
 
 
 def scores_for(ctx: RoundContext, group_id: int,
-               responses: Sequence[ResponseRow]) -> GroupScores | None:
-    """The group's scores, or None when the confidentiality rules hide it."""
+               tallies: Mapping[int, Tally] | GroupTallies) -> GroupScores | None:
+    """The group's scores from its teams' tallies, or None when the confidentiality rules
+    hide it (statements and capabilities hidden by rule 3 show no figures)."""
     if not ctx.scores_visibility.is_shown(group_id):
         return None
-    scores = score_group(ctx.info.instrument, _group_responses(ctx, group_id, responses))
+    groups = tallies if isinstance(tallies, GroupTallies) else GroupTallies(ctx, tallies)
+    scores = score_tally(ctx.info.instrument, groups[group_id])
     if ctx.figures_visibility is None:
         return scores
     return hide_figures(scores, ctx.figures_visibility.hidden_statements(group_id),
@@ -203,19 +242,17 @@ def scores_for(ctx: RoundContext, group_id: int,
 
 
 def _figure_visibility(info: RoundInfo, nodes: Sequence[GroupNode],
-                       answered: Sequence[tuple[int, frozenset[str]]],
-                       shown: frozenset[int]) -> FigureVisibility:
-    """Rule 3 of the confidentiality rules, from which statements each response answered."""
+                       tallies: Mapping[int, Tally], shown: frozenset[int]) -> FigureVisibility:
+    """Rule 3 of the confidentiality rules, from the teams' tallies: how many of each team's
+    people answered each statement, and how many have a score on each capability."""
     capabilities = {c.key: [s.key for s in c.statements] for c in info.instrument.capabilities}
-    statements: dict[int, Counter] = {}
-    scored: dict[int, Counter] = {}
-    for team_id, keys in answered:
-        statements.setdefault(team_id, Counter()).update(keys)
-        # Whether someone has a capability score depends on which statements they answered,
-        # not on the values: ask the scoring rule with a stand-in value.
-        scored.setdefault(team_id, Counter()).update(
-            c for c, statement_keys in capabilities.items()
-            if respondent_capability_score(statement_keys, dict.fromkeys(keys, 1)) is not None)
+    layout = layout_of(info.instrument)
+    statements = {team_id: {key: sum(t.values[at:at + POINTS])
+                            for key, at in layout.statements.items()}
+                  for team_id, t in tallies.items()}
+    scored = {team_id: {c.key: sum(s[0] for s in t.scored(c).values())
+                        for c in layout.capabilities}
+              for team_id, t in tallies.items()}
     return decide_figure_visibility(nodes, capabilities, statements, scored,
                                     info.min_group_size, shown)
 
@@ -230,18 +267,20 @@ def rank_statements(scores: GroupScores) -> tuple[tuple[StatementScore, ...], tu
 
 
 def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
-                 responses: Sequence[ResponseRow], comments: Sequence[CommentRow],
+                 tallies: Mapping[int, Tally], comments: Sequence[CommentRow],
                  previous_ctx: RoundContext | None = None,
-                 previous_responses: Sequence[ResponseRow] = ()) -> TeamReport:
+                 previous_tallies: Mapping[int, Tally] | None = None) -> TeamReport:
     """Assemble every figure of one group's report under the confidentiality rules.
 
-    ``responses`` and ``comments`` must cover at least the group's teams; rows of other teams
-    are ignored. ``previous_ctx`` is the same group's previous round, if any.
+    ``tallies`` (by team, see ``tally_by_team``) and ``comments`` must cover at least the
+    group's teams; other teams are ignored. ``previous_ctx`` is the same group's previous
+    round, if any, with its ``previous_tallies``.
     """
-    scores = scores_for(ctx, group_id, responses)
+    groups = GroupTallies(ctx, tallies)
+    scores = scores_for(ctx, group_id, groups)
     previous = None
     if previous_ctx is not None and _exists(previous_ctx, group_id):
-        previous = scores_for(previous_ctx, group_id, previous_responses)
+        previous = scores_for(previous_ctx, group_id, previous_tallies or {})
     index_change, capability_changes, biggest, statement_changes = None, {}, (), {}
     if scores and previous:
         if scores.index_estimate and previous.index_estimate:
@@ -264,7 +303,7 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
     strengths, gaps = rank_statements(scores) if scores else ((), ())
     heatmap = tuple(
         HeatmapRow(team_id, ctx.teams[team_id].name, ctx.teams[team_id].path,
-                   scores_for(ctx, team_id, responses), depth)
+                   scores_for(ctx, team_id, groups), depth)
         for team_id, depth in _descendants(ctx, group_id)
     )
     ideas = None

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..instrument import Instrument
-from .stats import Estimate, cronbach_alpha, estimate
+from .stats import Estimate, cronbach_alpha_from_sums, estimate_from_sums
+from .tally import POINTS, Tally, tally
 
 FAVOURABLE = frozenset({4, 5})
 NEUTRAL = frozenset({3})
@@ -121,38 +122,45 @@ def respondent_capability_score(instrument_keys: Sequence[str], answers: Answers
 
 def score_group(instrument: Instrument, responses: Sequence[Answers]) -> GroupScores:
     """Score a reporting group: every figure of the rules in the module docstring."""
+    return score_tally(instrument, tally(instrument, responses))
+
+
+def score_tally(instrument: Instrument, sums: Tally) -> GroupScores:
+    """``score_group`` of the responses that ``sums`` tallies (analysis/tally.py)."""
+    layout = sums.layout
     capability_scores = []
-    per_respondent: list[list[float]] = [[] for _ in responses]
-    for capability in instrument.capabilities:
-        keys = [s.key for s in capability.statements]
+    for capability, places in zip(instrument.capabilities, layout.capabilities, strict=True):
         statements = []
-        all_values: list[int] = []
+        all_counts = [0] * POINTS
         for statement in capability.statements:
-            values = [r[statement.key] for r in responses if statement.key in r]
-            all_values.extend(values)
+            counts = sums.counts(statement.key)
+            all_counts = [a + b for a, b in zip(all_counts, counts, strict=True)]
+            n = sum(counts)
             statements.append(StatementScore(
                 key=statement.key, text=statement.text, capability_key=capability.key,
-                estimate=estimate(values) if values else None, distribution=distribution(values),
+                estimate=estimate_from_sums(
+                    n, sum(v * c for v, c in enumerate(counts, 1)),
+                    sum(v * v * c for v, c in enumerate(counts, 1)),
+                ) if n else None,
+                distribution=Distribution(tuple(counts)),
             ))
-        scores = []
-        for i, answers in enumerate(responses):
-            score = respondent_capability_score(keys, answers)
-            if score is not None:
-                scores.append(score)
-                per_respondent[i].append(score)
-        complete = [[r[k] for k in keys] for r in responses if all(k in r for k in keys)]
+        by_count = sums.scored(places)
+        complete = sums.complete(places)
         capability_scores.append(CapabilityScore(
-            key=capability.key, name=capability.name, respondents=len(scores),
-            estimate=estimate(scores) if scores else None,
-            distribution=distribution(all_values), alpha=cronbach_alpha(complete),
+            key=capability.key, name=capability.name,
+            respondents=sum(s[0] for s in by_count.values()),
+            estimate=_scaled_estimate(by_count) if by_count else None,
+            distribution=Distribution(tuple(all_counts)),
+            alpha=cronbach_alpha_from_sums(complete[0], complete[3::2], complete[4::2],
+                                           complete[1], complete[2]),
             statements=tuple(statements),
         ))
     means = [c.mean for c in capability_scores]
     index = math.fsum(means) / len(means) if means and None not in means else None
-    own_indexes = [math.fsum(s) / len(s) for s in per_respondent if s]
     index_estimate = None
-    if index is not None and own_indexes:
-        spread = estimate(own_indexes)
+    own = sums.own_indexes()
+    if index is not None and own:
+        spread = _scaled_estimate(own, layout.unit)
         if spread.ci_low is None:
             index_estimate = Estimate(spread.n, index, None, None, None)
         else:
@@ -160,6 +168,17 @@ def score_group(instrument: Instrument, responses: Sequence[Answers]) -> GroupSc
             index_estimate = Estimate(spread.n, index, spread.standard_error,
                                       index - half, index + half)
     return GroupScores(
-        respondents=len(responses), capabilities=tuple(capability_scores), index=index,
+        respondents=sums.responses, capabilities=tuple(capability_scores), index=index,
         index_estimate=index_estimate,
     )
+
+
+def _scaled_estimate(by_divisor: Mapping[int, Sequence[int]], unit: int = 1) -> Estimate:
+    """The estimate of values tallied as [count, sum, sum of squares] of value × divisor × unit,
+    by divisor (statements answered, or capabilities scored)."""
+    common = math.lcm(*by_divisor)
+    n = sum(s[0] for s in by_divisor.values())
+    total = sum(s[1] * (common // d) for d, s in by_divisor.items())
+    squares = sum(s[2] * (common // d) ** 2 for d, s in by_divisor.items())
+    return estimate_from_sums(n, total, squares, common * unit)
+

@@ -45,7 +45,7 @@ from ..models import Round, RoundStatus
 from ..orgtree import PATH_SEPARATOR, split_path
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
-from .queries import load_context, load_responses
+from .queries import load_context
 from .views import slug
 
 #: Each worker's round contexts (a closed round's tree and counts no longer change).
@@ -97,8 +97,7 @@ def report_command(round_id, team_path, all_teams, file_format, output, jobs):
     group_id = ORGANISATION if team_path is None else find_team(ctx, team_path)
     name = ctx.path(group_id, organisation)
     if file_format == "csv":
-        members = None if group_id == ORGANISATION else ctx.subtree(group_id)
-        text = to_csv(csv_rows(ctx, group_id, load_responses(round_.id, members), organisation))
+        text = to_csv(csv_rows(ctx, group_id, ctx.tallies, organisation))
         db.session.rollback()
         if output:
             write_output(output, text.encode("utf-8"))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 
 from ..analysis.confidentiality import ORGANISATION
-from ..analysis.report import ResponseRow, RoundContext, scores_for
+from ..analysis.report import GroupTallies, RoundContext, scores_for
 from ..analysis.scores import Distribution
+from ..analysis.tally import Tally
 
 HEADER = ["team", "capability", "respondents", "mean", "favourable_pct", "neutral_pct",
           "unfavourable_pct"]
@@ -23,18 +24,16 @@ def _pct(share: float) -> str:
     return f"{share * 100:.1f}"
 
 
-def csv_rows(ctx: RoundContext, group_id: int, responses: Sequence[ResponseRow],
+def csv_rows(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally],
              organisation: str) -> Iterator[list[str]]:
-    """Rows for the group and every team in it, in tree order (header first)."""
+    """Rows for the group and every team in it, in tree order (header first), from the
+    teams' tallies (which must cover at least the group's teams)."""
     yield HEADER
-    by_team: dict[int, list[ResponseRow]] = {}
-    for row in responses:
-        by_team.setdefault(row.team_id, []).append(row)
+    groups = GroupTallies(ctx, tallies)
     capabilities = ctx.info.instrument.capabilities
     for current in ([ORGANISATION] if group_id == ORGANISATION else []) + ctx.subtree(group_id):
         path = ctx.path(current, organisation)
-        members = ctx.subtree(current)
-        scores = scores_for(ctx, current, [r for t in members for r in by_team.get(t, [])])
+        scores = scores_for(ctx, current, groups)
         if scores is None:
             for capability in capabilities:
                 yield [path, capability.name, "", "", "", "", ""]

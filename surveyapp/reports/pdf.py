@@ -25,7 +25,7 @@ from ..clock import today
 from ..models import Round
 from .charts import heat_colour, heat_text_colour
 from .export import csv_rows, to_csv
-from .queries import load_context, load_responses, team_report
+from .queries import load_context, team_report
 
 #: Tagged, with a title and a language: screen readers can read the report.
 PDF_VARIANT = "pdf/ua-1"
@@ -53,8 +53,7 @@ def pdf_inputs(round_: Round, group_id: int, organisation: str,
     """
     ctx = ctx or load_context(round_)
     report = team_report(round_, group_id, organisation, ctx=ctx)
-    members = None if group_id == ORGANISATION else ctx.subtree(group_id)
-    rows = csv_rows(ctx, group_id, load_responses(round_.id, members), organisation)
+    rows = csv_rows(ctx, group_id, ctx.tallies, organisation)
     return PdfInputs(report, to_csv(rows))
 
 

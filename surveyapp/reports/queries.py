@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import (
@@ -23,6 +23,7 @@ from ..analysis.report import (
 from ..extensions import db
 from ..instrument import Instrument
 from ..models import Answer, Comment, Response, Round, RoundStatus, RoundTeam
+from ..rounds.tallies import load_tallies
 
 
 def round_info(round_: Round) -> RoundInfo:
@@ -35,34 +36,16 @@ def round_info(round_: Round) -> RoundInfo:
 
 
 def load_context(round_: Round) -> RoundContext:
-    """The round's frozen tree with response counts and the visibility of every group and
-    of every statement's and capability's figures."""
+    """The round's frozen tree with every team's tally (surveyapp/rounds/tallies.py), and so
+    its response counts and the visibility of every group and of every statement's and
+    capability's figures."""
     teams = {
         row.team_id: TeamRow(row.team_id, row.parent_team_id, row.name, row.path, row.invited)
         for row in db.session.scalars(select(RoundTeam).where(RoundTeam.round_id == round_.id))
     }
-    counts = dict(db.session.execute(
-        select(Response.team_id, func.count()).where(Response.round_id == round_.id)
-        .group_by(Response.team_id)
-    ).all())
-    return RoundContext(round_info(round_), teams, counts, answered_statements(round_.id))
-
-
-def answered_statements(round_id: int) -> list[tuple[int, frozenset[str]]]:
-    """(team, the statements it answered) of every response of the round (no values)."""
-    keys: dict[int, set[str]] = {}
-    teams: dict[int, int] = {}
-    query = (
-        select(Response.id, Response.team_id, Answer.statement_key)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.round_id == round_id)
-    )
-    for response_id, team_id, key in db.session.execute(query):
-        teams[response_id] = team_id
-        bucket = keys.setdefault(response_id, set())
-        if key is not None:
-            bucket.add(key)
-    return [(teams[r], frozenset(keys[r])) for r in sorted(keys)]
+    tallies = load_tallies(round_)
+    counts = {team_id: t.responses for team_id, t in tallies.items() if t.responses}
+    return RoundContext(round_info(round_), teams, counts, tallies)
 
 
 def load_responses(round_id: int, team_ids: Collection[int] | None = None) -> list[ResponseRow]:
@@ -122,16 +105,11 @@ def team_report(round_: Round, group_id: int, organisation: str,
     if group_id != ORGANISATION and group_id not in ctx.teams:
         raise KeyError(group_id)
     members = None if group_id == ORGANISATION else ctx.subtree(group_id)
-    responses = load_responses(round_.id, members)
     comments = load_comments(round_.id, members)
     before = previous_round(round_, group_id) if round_.launched_at else None
-    previous_ctx, previous_responses = None, []
-    if before is not None:
-        previous_ctx = load_context(before)
-        previous_members = (None if group_id == ORGANISATION
-                            else previous_ctx.subtree(group_id))
-        previous_responses = load_responses(before.id, previous_members)
+    previous_ctx = load_context(before) if before is not None else None
     return build_report(
-        organisation=organisation, ctx=ctx, group_id=group_id, responses=responses,
-        comments=comments, previous_ctx=previous_ctx, previous_responses=previous_responses,
+        organisation=organisation, ctx=ctx, group_id=group_id, tallies=ctx.tallies,
+        comments=comments, previous_ctx=previous_ctx,
+        previous_tallies=previous_ctx.tallies if previous_ctx else None,
     )

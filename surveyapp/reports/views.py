@@ -13,7 +13,7 @@ from .access import reportable_rounds, require_report, visible_groups
 from .charts import heat_colour, heat_text_colour
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
-from .queries import load_context, load_responses, team_report
+from .queries import load_context, team_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -77,8 +77,7 @@ def csv(round_id: int, team_id: int):
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
     ctx = load_context(target.round)
-    members = None if team_id == ORGANISATION else ctx.subtree(team_id)
-    rows = csv_rows(ctx, team_id, load_responses(target.round.id, members), organisation)
+    rows = csv_rows(ctx, team_id, ctx.tallies, organisation)
     name = f"{target.round.name}-{ctx.name(team_id, organisation)}".replace(" ", "-")
     response = current_app.response_class("\ufeff" + to_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.csv"'

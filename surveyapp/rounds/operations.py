@@ -10,12 +10,13 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
 from ..orgtree import OrgTree
+from .tallies import store_tallies
 from .tokens import hash_token, new_nonce, token_for
 
 #: Reporting thresholds may never go below this (PRODUCT.md).
@@ -188,11 +189,15 @@ def count_invitees(round_: Round) -> tuple[int, int]:
 
 
 def close_round(round_: Round) -> Round:
-    """Close an open round now. :raise RoundError: when it is not open."""
+    """Close an open round now and store its teams' tallies for the reports.
+
+    :raise RoundError: when it is not open.
+    """
     _require(round_, RoundStatus.OPEN, "Only an open round can be closed.")
     round_.status = RoundStatus.CLOSED
     round_.closed_at = utcnow()
     db.session.flush()
+    store_tallies(round_)
     return round_
 
 
@@ -224,12 +229,12 @@ def delete_draft(round_: Round) -> None:
 
 def close_due_rounds(today: date) -> int:
     """Close every open round whose closing date has passed; return how many were closed."""
-    result = db.session.execute(
-        update(Round)
-        .where(Round.status == RoundStatus.OPEN, Round.closes_on < today)
-        .values(status=RoundStatus.CLOSED, closed_at=utcnow())
-    )
-    return result.rowcount or 0
+    due = db.session.scalars(
+        select(Round).where(Round.status == RoundStatus.OPEN, Round.closes_on < today)
+    ).all()
+    for round_ in due:
+        close_round(round_)
+    return len(due)
 
 
 def _require(round_: Round, status: str, message: str) -> None:

@@ -10,6 +10,7 @@ from surveyapp.analysis.report import (
     RoundInfo,
     TeamRow,
     build_report,
+    tally_by_team,
 )
 from surveyapp.instrument import Capability, Instrument, Question, ScalePoint, Statement
 
@@ -53,6 +54,10 @@ DEPOT = [{"a1": 3, "a2": 3, "b1": 3}] * 4
 NOW = responses({2: CARE, 3: FIELD, 4: SALES, 5: DEPOT})
 
 
+def tallies(rows):
+    return tally_by_team(INSTRUMENT, rows)
+
+
 def context(rows=NOW, round_info=None):
     counts = {}
     for r in rows:
@@ -61,7 +66,7 @@ def context(rows=NOW, round_info=None):
 
 
 def test_a_shown_team_has_scores_and_a_response_rate():
-    report = build_report(organisation="Org", ctx=context(), group_id=2, responses=NOW, comments=[])
+    report = build_report(organisation="Org", ctx=context(), group_id=2, tallies=tallies(NOW), comments=[])
     assert report.respondents == 5
     assert report.response_rate == pytest.approx(5 / 6)
     # A: three people at 5, two at 4 -> 4.6 ; B: three at 2, two at 3 -> 2.4 ; index 3.5
@@ -70,13 +75,13 @@ def test_a_shown_team_has_scores_and_a_response_rate():
 
 
 def test_a_hidden_team_has_no_figure_at_all():
-    report = build_report(organisation="Org", ctx=context(), group_id=3, responses=NOW, comments=[])
+    report = build_report(organisation="Org", ctx=context(), group_id=3, tallies=tallies(NOW), comments=[])
     assert report.scores is None and report.respondents is None and report.response_rate is None
     assert report.strengths == () and report.ideas is None
 
 
 def test_heatmap_marks_small_teams_hidden():
-    report = build_report(organisation="Org", ctx=context(), group_id=1, responses=NOW, comments=[])
+    report = build_report(organisation="Org", ctx=context(), group_id=1, tallies=tallies(NOW), comments=[])
     assert report.shown
     assert [(row.name, row.shown) for row in report.heatmap] == [
         ("Care", True), ("Depot", False), ("Field", False)]
@@ -84,7 +89,7 @@ def test_heatmap_marks_small_teams_hidden():
 
 def test_a_lone_small_team_hides_its_sibling_too():
     rows = responses({2: CARE, 3: FIELD, 4: SALES})
-    report = build_report(organisation="Org", ctx=context(rows), group_id=1, responses=rows,
+    report = build_report(organisation="Org", ctx=context(rows), group_id=1, tallies=tallies(rows),
                           comments=[])
     # Operations (7) = Care (5) + Field (2): Care must be hidden too, or Field = Ops - Care.
     assert [(row.name, row.shown) for row in report.heatmap] == [
@@ -93,7 +98,7 @@ def test_a_lone_small_team_hides_its_sibling_too():
 
 def test_organisation_heatmap_lists_every_team_below_its_parent_with_its_depth():
     report = build_report(organisation="Org", ctx=context(), group_id=ORGANISATION,
-                          responses=NOW, comments=[])
+                          tallies=tallies(NOW), comments=[])
     assert [(row.name, row.depth, row.shown) for row in report.heatmap] == [
         ("Operations", 1, True), ("Care", 2, True), ("Depot", 2, False), ("Field", 2, False),
         ("Sales", 1, True)]
@@ -103,14 +108,14 @@ def test_organisation_heatmap_lists_every_team_below_its_parent_with_its_depth()
 
 def test_organisation_report_covers_every_team():
     report = build_report(organisation="Org", ctx=context(), group_id=ORGANISATION,
-                          responses=NOW, comments=[])
+                          tallies=tallies(NOW), comments=[])
     assert report.name == "Org"
     assert report.respondents == 17
     assert report.invited == 23
 
 
 def test_strengths_and_gaps_rank_by_favourable_share():
-    report = build_report(organisation="Org", ctx=context(), group_id=4, responses=NOW, comments=[])
+    report = build_report(organisation="Org", ctx=context(), group_id=4, tallies=tallies(NOW), comments=[])
     # Sales: a1 all 3 (0% fav), a2 all 4, b1 all 4, b2 all 5 (100% fav; b2 has the top mean)
     assert [s.key for s in report.strengths] == ["b2", "b1", "a2"]
     assert [s.key for s in report.gaps] == ["a1"]
@@ -120,8 +125,8 @@ def test_change_since_the_previous_round_of_the_same_team():
     before_rows = responses({2: [{"a1": 2, "a2": 2, "b1": 2, "b2": 2}] * 5, 3: FIELD, 4: SALES,
                              5: DEPOT})
     previous = context(before_rows, info(round_id=1, name="Autumn"))
-    report = build_report(organisation="Org", ctx=context(), group_id=2, responses=NOW,
-                          comments=[], previous_ctx=previous, previous_responses=before_rows)
+    report = build_report(organisation="Org", ctx=context(), group_id=2, tallies=tallies(NOW),
+                          comments=[], previous_ctx=previous, previous_tallies=tallies(before_rows))
     assert report.previous_round == "Autumn"
     a = report.capability_changes["A"]
     assert a.delta == pytest.approx(4.6 - 2.0)
@@ -135,9 +140,9 @@ def test_ideas_are_shown_masked_only_for_groups_at_the_comment_minimum():
     comments = [CommentRow(10, 2, "improve", "Call me on 07700 900123"),
                 CommentRow(11, 3, "improve", "Field idea")]
     ctx = context()
-    care = build_report(organisation="Org", ctx=ctx, group_id=2, responses=NOW, comments=comments)
-    field = build_report(organisation="Org", ctx=ctx, group_id=3, responses=NOW, comments=comments)
-    ops = build_report(organisation="Org", ctx=ctx, group_id=1, responses=NOW, comments=comments)
+    care = build_report(organisation="Org", ctx=ctx, group_id=2, tallies=tallies(NOW), comments=comments)
+    field = build_report(organisation="Org", ctx=ctx, group_id=3, tallies=tallies(NOW), comments=comments)
+    ops = build_report(organisation="Org", ctx=ctx, group_id=1, tallies=tallies(NOW), comments=comments)
     assert care.ideas[0].texts == ("Call me on [phone number removed]",)
     assert field.ideas is None
     assert sorted(ops.ideas[0].texts) == ["Call me on [phone number removed]", "Field idea"]

@@ -159,6 +159,7 @@ def upgrade():
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("path", sa.String(length=1000), nullable=False),
         sa.Column("invited", sa.Integer(), nullable=False),
+        sa.Column("tally", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["parent_team_id"],
             ["team.id"],
