@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..instrument import COMMENT_MAX_LENGTH, Instrument
@@ -57,7 +58,11 @@ def find_invitation(token: str) -> Invitation | None:
     """Return the invitation with this token, or None (also for a malformed token)."""
     if not looks_like_token(token):
         return None
-    return db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    # Every survey page needs the round and the draft: one query instead of three.
+    return db.session.scalar(
+        select(Invitation).options(joinedload(Invitation.round), joinedload(Invitation.draft))
+        .where(Invitation.token_hash == hash_token(token))
+    )
 
 
 def has_submitted(invitation: Invitation) -> bool:
