@@ -72,66 +72,81 @@ def decide_visibility(nodes: Iterable[GroupNode], minimum: int,
     only where its group is shown); the groups outside it count as hidden.
     """
     nodes = list(nodes)
-    ids = {n.id for n in nodes}
-    if ORGANISATION in ids:
-        raise ValueError("team id 0 is reserved for the organisation")
-    parent = {n.id: (n.parent_id if n.parent_id in ids else ORGANISATION) for n in nodes}
-    children: dict[int, list[int]] = {ORGANISATION: []}
-    for n in nodes:
-        children.setdefault(n.id, [])
-    for n in nodes:
-        children[parent[n.id]].append(n.id)
-    own = {n.id: n.responses for n in nodes} | {ORGANISATION: 0}
-    invited = {n.id: n.invited for n in nodes} | {ORGANISATION: 0}
+    return _Tree(nodes).decide([0] + [n.responses for n in nodes], minimum, within)
 
-    totals: dict[int, int] = {}
 
-    def add_up(node: int) -> None:
-        # Iterative post-order, so that deep trees cannot hit the recursion limit.
-        stack = [(node, False)]
-        while stack:
-            current, done = stack.pop()
-            if done:
-                totals[current] = own[current] + sum(totals[c] for c in children[current])
-            else:
-                stack.append((current, True))
-                stack.extend((c, False) for c in children[current])
+class _Tree:
+    """A round's tree as lists indexed by position (the organisation at 0), built once and
+    used for every decision on it (rule 3 makes one per statement and capability)."""
 
-    add_up(ORGANISATION)
-    shown = {g for g, total in totals.items()
-             if total >= minimum and (within is None or g in within)}
-
-    def residue(group: int) -> tuple[int, list[int], bool]:
-        """(responses in the residue, the largest shown sub-groups, whether it matters).
-
-        A residue matters when it holds responses, or a hidden team that could hold some
-        (subtracting would show that team to be empty, unlike every other hidden team).
-        """
-        count = own[group]
-        hides_a_team = False
-        frontier: list[int] = []
-        stack = list(children[group])
+    def __init__(self, nodes: Sequence[GroupNode]):
+        self.ids = [ORGANISATION] + [n.id for n in nodes]
+        self.index = {team_id: i for i, team_id in enumerate(self.ids)}
+        if self.index[ORGANISATION] != 0:
+            raise ValueError("team id 0 is reserved for the organisation")
+        self.parent = [-1] + [self.index.get(n.parent_id, 0) if n.parent_id is not None else 0
+                              for n in nodes]
+        self.children: list[list[int]] = [[] for _ in self.ids]
+        for i in range(1, len(self.ids)):
+            self.children[self.parent[i]].append(i)
+        self.invited = [0] + [n.invited for n in nodes]
+        # Every group after the groups below it, so that totals add up in one pass (and
+        # without recursion, so that deep trees cannot hit the recursion limit).
+        order, stack = [], [0]
         while stack:
             current = stack.pop()
-            if current in shown:
-                frontier.append(current)
-                continue
-            count += own[current]
-            hides_a_team = hides_a_team or invited[current] > 0 or own[current] > 0
-            stack.extend(children[current])
-        return count, frontier, count > 0 or hides_a_team
+            order.append(current)
+            stack.extend(self.children[current])
+        self.upward = order[::-1]
 
-    changed = True
-    while changed:
-        changed = False
-        for group in sorted(shown):
-            count, frontier, matters = residue(group)
-            if matters and count < minimum and frontier:
-                smallest = min(frontier, key=lambda g: (totals[g], g))
-                shown.discard(smallest)
-                changed = True
-                break
-    return Visibility(minimum=minimum, totals=totals, shown=frozenset(shown))
+    def decide(self, own: list[int], minimum: int, within: Collection[int] | None) -> Visibility:
+        """Rules 1 and 2 with ``own`` responses per position (see ``decide_visibility``)."""
+        ids, children, invited = self.ids, self.children, self.invited
+        totals = list(own)
+        for i in self.upward:
+            if i:
+                totals[self.parent[i]] += totals[i]
+        allowed = None if within is None else {self.index[g] for g in within if g in self.index}
+        shown = [total >= minimum and (allowed is None or i in allowed)
+                 for i, total in enumerate(totals)]
+
+        def unsafe_residue(group: int) -> list[int] | None:
+            """The largest shown sub-groups of ``group`` when its residue (the group minus
+            them) can be worked out and is too small, else None.
+
+            A residue matters when it holds responses, or a hidden team that could hold some
+            (subtracting would show that team to be empty, unlike every other hidden team).
+            """
+            count = own[group]
+            hides_a_team = False
+            frontier: list[int] = []
+            stack = list(children[group])
+            while stack:
+                current = stack.pop()
+                if shown[current]:
+                    frontier.append(current)
+                    continue
+                count += own[current]
+                hides_a_team = hides_a_team or invited[current] > 0 or own[current] > 0
+                stack.extend(children[current])
+            matters = count > 0 or hides_a_team
+            return frontier if matters and count < minimum and frontier else None
+
+        # Until every residue is safe: take the unsafe group with the lowest id and hide its
+        # smallest shown sub-group. Hiding it changes that group's residue and no other (the
+        # residues of the groups above stop at that group, which stays shown), so the unsafe
+        # groups are found once and only that group is checked again after each step.
+        unsafe = {ids[g]: g for g in range(len(ids)) if shown[g] and unsafe_residue(g)}
+        while unsafe:
+            group = unsafe[min(unsafe)]
+            frontier = unsafe_residue(group)
+            smallest = min(frontier, key=lambda g: (totals[g], ids[g]))
+            shown[smallest] = False
+            unsafe.pop(ids[smallest], None)
+            if not unsafe_residue(group):
+                del unsafe[ids[group]]
+        return Visibility(minimum=minimum, totals=dict(zip(ids, totals, strict=True)),
+                          shown=frozenset(ids[i] for i, visible in enumerate(shown) if visible))
 
 
 @dataclass(frozen=True)
@@ -160,16 +175,19 @@ def decide_figure_visibility(nodes: Sequence[GroupNode], capabilities: Mapping[s
     :param shown: the groups shown by rules 1 and 2.
     """
 
-    def counted(counts: Mapping[int, Mapping[str, int]], key: str) -> list[GroupNode]:
-        return [replace(n, responses=counts.get(n.id, {}).get(key, 0)) for n in nodes]
+    tree = _Tree(nodes)
+    empty: Mapping[str, int] = {}
+
+    def counted(counts: Mapping[int, Mapping[str, int]], key: str) -> list[int]:
+        return [0] + [counts.get(n.id, empty).get(key, 0) for n in nodes]
 
     statements: dict[str, frozenset[int]] = {}
     capability_groups: dict[str, frozenset[int]] = {}
     for capability, keys in capabilities.items():
         for key in keys:
-            statements[key] = decide_visibility(counted(answered, key), minimum, shown).shown
+            statements[key] = tree.decide(counted(answered, key), minimum, shown).shown
         every_statement = frozenset(shown).intersection(*(statements[k] for k in keys))
-        capability_groups[capability] = decide_visibility(
+        capability_groups[capability] = tree.decide(
             counted(scored, capability), minimum, every_statement).shown
     return FigureVisibility(statements, capability_groups)
 
