@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Person, Team, utcnow
 from ..orgtree import PATH_SEPARATOR
-from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME, normalise_email
+from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME, MAX_TEAM_PATH, normalise_email
 from .queries import load_tree
 
 ATTRIBUTE_LABELS = {"location": "location", "role_level": "role level", "tenure_band": "tenure band"}
@@ -62,6 +62,24 @@ def _check_free_name(name: str, parent: Team | None, team: Team | None = None) -
             )
 
 
+def _check_path_length(name: str, parent: Team | None, team: Team | None = None) -> None:
+    """:raise DirectoryError: when the team's path, or the path of a team below it, would be
+    longer than ``MAX_TEAM_PATH`` (the longest path a round keeps, and the import takes)."""
+    tree = load_tree()
+    prefix = len(tree.path(parent.id)) + len(PATH_SEPARATOR) if parent else 0
+    below = 0
+    if team is not None:
+        own = len(tree.path(team.id))
+        below = max(len(tree.path(team_id)) - own for team_id in tree.subtree(team.id))
+    if prefix + len(name) + below > MAX_TEAM_PATH:
+        moved = team is not None and (parent.id if parent else None) != team.parent_id
+        raise DirectoryError(
+            f"The path of this team{' or a team below it' if below else ''} would be longer than "
+            f"{MAX_TEAM_PATH} characters. Choose a shorter name or a place higher in the tree.",
+            "parent_id" if moved else "name",
+        )
+
+
 def _check_open_parent(parent: Team | None) -> None:
     if parent is not None and parent.is_archived:
         raise DirectoryError(
@@ -73,11 +91,13 @@ def _check_open_parent(parent: Team | None) -> None:
 def create_team(name: str, parent: Team | None = None) -> Team:
     """Add a team under ``parent`` (None: at the top level).
 
-    :raise DirectoryError: bad name, a sibling of that name, or an archived parent.
+    :raise DirectoryError: bad name, a sibling of that name, an archived parent, or a path
+        longer than ``MAX_TEAM_PATH``.
     """
     name = clean_team_name(name)
     _check_open_parent(parent)
     _check_free_name(name, parent)
+    _check_path_length(name, parent)
     team = Team(name=name, parent=parent)
     db.session.add(team)
     db.session.flush()
@@ -88,7 +108,8 @@ def update_team(team: Team, *, name: str, parent: Team | None) -> Team:
     """Rename ``team`` and/or move it under ``parent`` (None: to the top level).
 
     :raise DirectoryError: bad name; ``parent`` is the team itself, below it, or archived (unless
-        unchanged); a sibling at the destination already has the name in any letter case.
+        unchanged); a sibling at the destination already has the name in any letter case; a
+        path (its own or one below it) would be longer than ``MAX_TEAM_PATH``.
     """
     name = clean_team_name(name)
     if parent is not None and parent.id != team.parent_id:
@@ -99,6 +120,7 @@ def update_team(team: Team, *, name: str, parent: Team | None) -> Team:
             )
         _check_open_parent(parent)
     _check_free_name(name, parent, team)
+    _check_path_length(name, parent, team)
     team.name = name
     team.parent = parent
     db.session.flush()

@@ -281,6 +281,42 @@ def test_any_team_edit_is_saved_whole_or_refused(client, db, org, name, parent):
         pages=lambda r: ["/teams", f"/teams/{org.care}", f"/rounds/{org.draft}"])
 
 
+def test_a_team_whose_path_would_pass_1000_characters_is_refused_so_every_tree_can_launch(
+        client, db, org, make_person):
+    """A round keeps each team's path (up to 1000 characters): a deeper tree failed at launch
+    on PostgreSQL."""
+    chain, parent = [], "0"
+    for depth in range(12):
+        response = client.submit("/teams/new", {"name": f"{depth}" + "x" * 110,
+                                                "parent_id": parent})
+        if response.status_code != 302:
+            break
+        parent = location(response).rsplit("/", 1)[1]
+        chain.append(int(parent))
+    assert refused(response) and "longer than 1000 characters" in text(response)
+    assert len(chain) == 8  # 8 names of 111 characters and 7 slashes: 895; a 9th would pass
+    top = location(client.submit("/teams/new", {"name": "a" * 120, "parent_id": "0"}))
+    inner = location(client.submit("/teams/new", {"name": "b" * 120,
+                                                  "parent_id": top.rsplit("/", 1)[1]}))
+    before = dump(db)
+    # chain[1] and the 6 teams below it (784 characters) under 242 more: 1027.
+    deeper = client.submit(f"/teams/{chain[1]}/edit", {"name": "1" + "x" * 110,
+                                                       "parent_id": inner.rsplit("/", 1)[1]})
+    assert refused(deeper) and "or a team below it would be longer than 1000" in text(deeper)
+    assert dump(db) == before
+    renamed = client.submit(f"/teams/{chain[-2]}/edit", {"name": "y" * 120,
+                                                         "parent_id": str(chain[-3])})
+    assert renamed.status_code == 302  # 895 - 111 + 120 = 904: still fits
+    make_person(team=db.session.get(Team, chain[-1]))
+    launched = client.submit("/rounds/new", {
+        "name": "Deep", "teams": [str(chain[0])], "opens_on": str(today()),
+        "closes_on": str(today() + timedelta(days=3)), "min_group_size": "5",
+        "min_comment_group_size": "5"})
+    round_id = location(launched).rsplit("/", 1)[1]
+    assert client.submit(f"/rounds/{round_id}/launch").status_code == 302
+    opens(client, f"/rounds/{round_id}", "/teams", f"/teams/{chain[-1]}")
+
+
 person_fields = st.fixed_dictionaries({
     "name": typed_text,
     "email": st.one_of(typed_text, st.emails().map(str),
