@@ -48,9 +48,6 @@ from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
 from .views import slug
 
-#: Each worker's round contexts (a closed round's tree and counts no longer change).
-_contexts: dict[int, RoundContext] = {}
-
 
 @dataclass(frozen=True)
 class Job:
@@ -247,10 +244,9 @@ def render_job(job: Job) -> tuple[str, str | None]:
     """Render one PDF in a worker: (path, None) when written, (path, the error) when not."""
     try:
         round_ = db.session.get(Round, job.round_id)
-        ctx = _contexts.get(job.round_id)
-        if ctx is None:
-            ctx = _contexts[job.round_id] = load_context(round_)
-        inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"], ctx)
+        # The worker's app keeps the round's context (and the previous round's) between jobs.
+        inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"],
+                            load_context(round_))
         db.session.rollback()  # hold no transaction (on SQLite: no write lock) while rendering
         write_atomically(job.path, render_pdf(inputs.report, inputs.aggregates))
     except Exception as error:  # one failed PDF must not stop the others; the parent reports it

@@ -6,10 +6,14 @@ round's frozen tree, response counts, answers and comments of the teams in quest
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection
 
+from flask import current_app
 from sqlalchemy import select
 
+from ..analysis import report as report_rules
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import (
     CommentRow,
@@ -35,13 +39,53 @@ def round_info(round_: Round) -> RoundInfo:
     )
 
 
+#: How many closed rounds' contexts each app keeps (a few MB each at 2,000 teams).
+CACHED_CONTEXTS = 4
+_cache_lock = threading.Lock()
+
+
 def load_context(round_: Round) -> RoundContext:
     """The round's frozen tree with every team's tally (surveyapp/rounds/tallies.py), and so
     its response counts and the visibility of every group and of every statement's and
-    capability's figures."""
+    capability's figures.
+
+    A closed round never changes (answers, tree and rules are frozen), so the app keeps the
+    contexts of the last few closed rounds: every report of a round (each team's page, PDF
+    and CSV) shares one, built once per process. Callers must not change a context.
+    """
+    key = _context_key(round_)
+    if key is None:
+        return build_context(round_)
+    cache = current_app.extensions.setdefault("surveyapp.closed_round_contexts", OrderedDict())
+    with _cache_lock:
+        ctx = cache.get(key)
+        if ctx is not None:
+            cache.move_to_end(key)
+            return ctx
+    ctx = build_context(round_)
+    with _cache_lock:
+        cache[key] = ctx
+        while len(cache) > CACHED_CONTEXTS:
+            cache.popitem(last=False)
+    return ctx
+
+
+def _context_key(round_: Round) -> tuple | None:
+    """What a closed round's context depends on: the round as closed, and the rules in force
+    (tests switch rules off to show that an attack then succeeds)."""
+    if round_.status != RoundStatus.CLOSED or round_.closed_at is None:
+        return None
+    return (round_.id, round_.closed_at, report_rules.decide_visibility,
+            report_rules.decide_figure_visibility)
+
+
+def build_context(round_: Round) -> RoundContext:
+    """``load_context`` without the cache."""
     teams = {
         row.team_id: TeamRow(row.team_id, row.parent_team_id, row.name, row.path, row.invited)
-        for row in db.session.scalars(select(RoundTeam).where(RoundTeam.round_id == round_.id))
+        for row in db.session.execute(
+            select(RoundTeam.team_id, RoundTeam.parent_team_id, RoundTeam.name, RoundTeam.path,
+                   RoundTeam.invited).where(RoundTeam.round_id == round_.id))
     }
     tallies = load_tallies(round_)
     counts = {team_id: t.responses for team_id, t in tallies.items() if t.responses}
