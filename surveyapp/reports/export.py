@@ -1,7 +1,8 @@
 """CSV of aggregates (never individual responses): one row per team and capability, plus the index.
 
 Header (a contract): team,capability,respondents,mean,favourable_pct,neutral_pct,unfavourable_pct
-``team`` is the team's path; hidden groups keep their rows with every figure empty, and so does
+``team`` is the team's path (with a leading apostrophe if it would start a spreadsheet
+formula: see spreadsheet.py); hidden groups keep their rows with every figure empty, and so does
 a capability hidden in a shown group (too few people with a score for it).
 """
 
@@ -15,6 +16,7 @@ from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import GroupTallies, RoundContext, scores_for
 from ..analysis.scores import Distribution
 from ..analysis.tally import Tally
+from ..spreadsheet import text_cell
 
 HEADER = ["team", "capability", "respondents", "mean", "favourable_pct", "neutral_pct",
           "unfavourable_pct"]
@@ -32,7 +34,7 @@ def csv_rows(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally],
     groups = GroupTallies(ctx, tallies)
     capabilities = ctx.info.instrument.capabilities
     for current in ([ORGANISATION] if group_id == ORGANISATION else []) + ctx.subtree(group_id):
-        path = ctx.path(current, organisation)
+        path = text_cell(ctx.path(current, organisation))
         scores = scores_for(ctx, current, groups)
         if scores is None:
             for capability in capabilities:

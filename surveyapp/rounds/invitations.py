@@ -18,6 +18,7 @@ from sqlalchemy import and_, select, update
 from ..extensions import db
 from ..mail import Mailer, MailError, make_message
 from ..models import Invitation, Participation, Person, Round, RoundStatus, RoundTeam, utcnow
+from ..spreadsheet import text_cell
 from .operations import RoundError
 from .tokens import token_for
 
@@ -44,14 +45,17 @@ def pending_invitations(round_: Round):
 
 
 def links_csv_rows(round_: Round) -> Iterator[list[str]]:
-    """Rows ``email,name,team,url`` (header first) for every invitation not yet submitted."""
+    """Rows ``email,name,team,url`` (header first) for every invitation not yet submitted.
+
+    Names and team paths that would start a spreadsheet formula get a leading apostrophe.
+    """
     paths = dict(db.session.execute(
         select(RoundTeam.team_id, RoundTeam.path).where(RoundTeam.round_id == round_.id)
     ).all())
     yield ["email", "name", "team", "url"]
     for invitation in pending_invitations(round_):
-        yield [invitation.person.email, invitation.person.name, paths.get(invitation.team_id, ""),
-               survey_url(invitation)]
+        yield [text_cell(invitation.person.email), text_cell(invitation.person.name),
+               text_cell(paths.get(invitation.team_id, "")), survey_url(invitation)]
 
 
 def links_csv(round_: Round) -> str:

@@ -80,3 +80,22 @@ def test_csv_has_the_contract_header_and_empty_figures_for_hidden_teams(client, 
     assert all(r[2:] == ["", "", "", "", ""] for r in field)
     north = next(r for r in rows if r[0] == "Operations/Customer Care/North" and r[1] == "Bounce back")
     assert north == ["Operations/Customer Care/North", "Bounce back", "5", "5.00", "100.0", "0.0", "0.0"]
+
+
+def test_aggregates_csv_makes_team_paths_that_start_a_formula_inert(client, hr, db, closed_round):
+    import csv
+    import io
+
+    from sqlalchemy import update
+
+    from surveyapp.models import RoundTeam
+
+    db.session.execute(update(RoundTeam).where(RoundTeam.round_id == closed_round.round_id)
+                       .values(path="=" + RoundTeam.path))
+    db.session.commit()
+
+    text = client.get(url(closed_round, "ORG", "/aggregates.csv")).get_data(as_text=True)
+
+    teams = {row["team"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))}
+    below = teams - {client.application.config["ORGANISATION_NAME"]}  # the organisation's rows
+    assert below and all(team.startswith("'=") for team in below), teams
