@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +25,7 @@ from ..models import (
     Response,
     Round,
     RoundStatus,
+    random_id,
 )
 from ..rounds.tokens import hash_token, looks_like_token
 
@@ -161,12 +162,13 @@ def save_draft(invitation: Invitation, answers: Mapping[str, int],
     return draft
 
 
-def submit_response(invitation: Invitation) -> Response:
+def submit_response(invitation: Invitation) -> int:
     """Store the invitation's draft as an anonymous response, record participation, delete draft.
 
     :raise AlreadySubmitted: when this person has already submitted in this round (also when
         two submits race: the participation's primary key lets only one through; the session
         is rolled back).
+    :return: the new response's id.
     """
     if has_submitted(invitation):
         raise AlreadySubmitted()
@@ -181,20 +183,24 @@ def submit_response(invitation: Invitation) -> Response:
     except IntegrityError:
         db.session.rollback()
         raise AlreadySubmitted() from None
-    response = Response(
-        round_id=invitation.round_id, team_id=invitation.team_id,
-        location=person.location, role_level=person.role_level, tenure_band=person.tenure_band,
-    )
-    response.answers = [
-        Answer(statement_key=key, value=int(answers[key]))
-        for key in instrument.statement_keys if key in answers
-    ]
-    response.comments = [
-        Comment(question_key=q.key, text=comments[q.key][:COMMENT_MAX_LENGTH])
-        for q in instrument.questions if comments.get(q.key, "").strip()
-    ]
-    db.session.add(response)
+    # Plain bulk inserts, not ORM objects: on SQLite every submit holds the write lock until
+    # it commits, so the work done meanwhile sets how many submits a second it can take.
+    response_id = random_id()
+    db.session.execute(insert(Response), [{
+        "id": response_id, "round_id": invitation.round_id, "team_id": invitation.team_id,
+        "location": person.location, "role_level": person.role_level,
+        "tenure_band": person.tenure_band,
+    }])
+    rows = [{"response_id": response_id, "statement_key": key, "value": int(answers[key])}
+            for key in instrument.statement_keys if key in answers]
+    if rows:
+        db.session.execute(insert(Answer), rows)
+    rows = [{"id": random_id(), "response_id": response_id, "question_key": q.key,
+             "text": comments[q.key][:COMMENT_MAX_LENGTH]}
+            for q in instrument.questions if comments.get(q.key, "").strip()]
+    if rows:
+        db.session.execute(insert(Comment), rows)
     if draft is not None:
         db.session.delete(draft)
     db.session.flush()
-    return response
+    return response_id
