@@ -90,6 +90,18 @@ class Cluster:
         )
         return self.url_for(dbname)
 
+    def restart(self, extra_options: str = "") -> None:
+        """Restart the server with ``extra_options`` after the suite's (later ``-c`` wins), e.g.
+        ``"-c fsync=on"`` for a benchmark that must not measure the suite's unsafe settings."""
+        result = subprocess.run(
+            _as_pg_user([str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-o",
+                         f"{_server_options(self.folder, self.port)} {extra_options}", "-l",
+                         str(self.folder / "server.log"), "-w", "-t", "60", "restart"]),
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not restart: {result.stderr}")
+
     def stop(self) -> None:
         subprocess.run(
             _as_pg_user([str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"),
@@ -97,6 +109,14 @@ class Cluster:
             capture_output=True,
         )
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _server_options(folder: Path, port: int) -> str:
+    # Durability off: the suite's data is thrown away, and fsync would only slow it down.
+    return (
+        f"-c listen_addresses='' -c unix_socket_directories='{folder}' -c port={port} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
 
 
 def start_cluster() -> Cluster:
@@ -113,10 +133,7 @@ def start_cluster() -> Cluster:
                      "-E", "UTF8", "--locale=C", "--no-sync"]),
         check=True, capture_output=True,
     )
-    options = (
-        f"-c listen_addresses='' -c unix_socket_directories='{folder}' -c port={port} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = _server_options(folder, port)
     result = subprocess.run(
         _as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                      str(folder / "server.log"), "-w", "-t", "60", "start"]),

@@ -1,0 +1,247 @@
+"""One benchmark run: prepare each database, measure everything, write the table."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import gunicorn
+from sqlalchemy import create_engine, func, select, update
+
+from surveyapp.models import Response, Round
+
+from . import http, measure, report
+from .build import SECRET_KEY, Manifest
+from .databases import Postgres, open_cache, sqlite_copy
+from .organisation import FULL, QUICK, Sizes
+
+
+@dataclass(frozen=True)
+class Plan:
+    sizes: Sizes
+    databases: tuple[str, ...]
+    load: http.LoadSettings
+    #: Repeats of each aggregation; renders of the team PDF (and of the group's); teams in the
+    #: bulk run.
+    repeats: int
+    renders: int
+    group_renders: int
+    bulk: int
+    cache: Path
+    output: Path
+
+
+def plan(quick: bool, databases: tuple[str, ...], output: Path, cache: Path,
+         workers: int | None, seconds: int | None) -> Plan:
+    cores = os.cpu_count() or 1
+    return Plan(
+        sizes=QUICK if quick else FULL, databases=databases,
+        load=http.LoadSettings(workers=workers or 2 * cores, threads=1, connections=8,
+                               seconds=seconds or (1 if quick else 20)),
+        repeats=2 if quick else 5, renders=3 if quick else 200,
+        group_renders=1 if quick else 10, bulk=4 if quick else 500,
+        cache=cache, output=output,
+    )
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def execute(p: Plan) -> int:
+    """Run every measurement on every database; write the table; 0 when everything ran."""
+    http.wrk_path()  # fail at once, not after building the database
+    load_before = os.getloadavg()[0]
+    for key in [k for k in os.environ if k.startswith("SURVEYAPP_")]:
+        del os.environ[key]
+    work = Path(tempfile.mkdtemp(prefix="surveyapp-bench-"))
+    os.environ["SURVEYAPP_INSTANCE_PATH"] = str(work / "instance")
+    cache = open_cache(p.cache, p.sizes, log)
+    manifest = Manifest.load(cache.manifest_file)
+    results: dict[str, dict | None] = {}
+    postgres = Postgres(log)
+    pg_version = None
+    try:
+        for database in p.databases:
+            folder = work / database
+            folder.mkdir()
+            if database == "sqlite":
+                log("SQLite: copying the cached database")
+                url = sqlite_copy(cache, folder)
+                empty_url = f"sqlite:///{folder / 'empty.sqlite3'}"
+            else:
+                log("PostgreSQL: starting a cluster and restoring the cached database")
+                url = postgres.prepare(cache)
+                empty_url = postgres.empty_database("bench_empty")
+                pg_version = postgres.version()
+            results[database] = measure_database(p, manifest, url, empty_url, folder)
+    finally:
+        postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    context = {
+        "date": report.now(), "commit": report.git_commit(), "machine": report.machine(),
+        "postgresql": pg_version, "quick": p.sizes is QUICK, "sizes": describe(p.sizes, manifest),
+        "load_before": load_before, "load_after": os.getloadavg()[0],
+        "gunicorn": gunicorn_version(), "workers": p.load.workers, "threads": p.load.threads,
+        "connections": p.load.connections, "seconds": p.load.seconds,
+        "notes": notes(p, manifest, next((r["team"] for r in results.values()
+                                          if r and "team" in r), None)),
+    }
+    p.output.parent.mkdir(parents=True, exist_ok=True)
+    p.output.write_text(report.render(results, context))
+    log(f"Wrote {p.output}")
+    failed = [f"{db}: {name}" for db, r in results.items() for name in (r or {}).get("failures", {})]
+    for failure in failed:
+        log(f"FAILED {failure}")
+    return 1 if failed else 0
+
+
+def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
+                     folder: Path) -> dict:
+    results: dict = {"failures": {}}
+    instance = Path(os.environ["SURVEYAPP_INSTANCE_PATH"])
+    reopen_survey(url, manifest)
+    team = results["team"] = measure.typical_team(url, manifest)
+
+    def step(name: str, fn: Callable[[], None]) -> None:
+        log(f"  {name}")
+        try:
+            fn()
+        except Exception as error:  # one failed measurement must not lose the others
+            traceback.print_exc()
+            results["failures"][name] = f"{type(error).__name__}: {str(error)[:200]}"
+
+    def aggregation() -> None:
+        results.update(measure.aggregation(url, manifest, team, p.repeats))
+
+    def pdf() -> None:
+        probe, group = measure.run_probe(url, manifest.closed_round_ids[-1],
+                                         [(team.team_id, p.renders),
+                                          (manifest.team_id, p.group_renders)])
+        results["pdf_probe"] = probe
+        results["pdf"] = measure.Timing(tuple(probe["times"]))
+        results["group_pdf"] = measure.Timing(tuple(group["times"]))
+
+    def bulk() -> None:
+        results["bulk"] = measure.bulk(url, manifest, p.bulk, folder / "pdfs", instance)
+
+    def load_runs() -> None:
+        results.update(survey_load(p, manifest, url, folder))
+
+    def imports() -> None:
+        results["import"] = measure.imports(url, empty_url, folder, instance)
+
+    step("grid", aggregation)
+    step("pdf", pdf)
+    step("bulk", bulk)
+    step("get", load_runs)
+    step("import", imports)
+    return results
+
+
+def reopen_survey(url: str, manifest: Manifest) -> None:
+    """Move the open round's dates around today (the cached database may be weeks old)."""
+    day = date.today()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(Round).where(Round.id == manifest.open_round_id).values(
+            opens_on=day - timedelta(days=1), closes_on=day + timedelta(days=30)))
+    engine.dispose()
+
+
+def survey_load(p: Plan, manifest: Manifest, url: str, folder: Path) -> dict:
+    """Hello world, then the survey page and the submit, each through the same gunicorn."""
+    settings = p.load
+    warm_up = max(1, settings.seconds // 4)
+    get_tokens = folder / "get-tokens.txt"
+    get_tokens.write_text("\n".join(manifest.get_tokens) + "\n")
+    submit_tokens = folder / "submit-tokens.txt"
+    submit_tokens.write_text("\n".join(manifest.submit_tokens) + "\n")
+    out = {}
+    with http.Gunicorn("benchmarks.hello:app", settings.workers, {}, folder / "gunicorn.log",
+                       ready_path="/") as server:
+        http.run_wrk(server.base_url + "/", settings, seconds=warm_up)
+        out["hello"] = http.run_wrk(server.base_url + "/", settings)
+        log(f"    hello world {out['hello'].per_second:,.0f}/s")
+    env = {"SURVEYAPP_DATABASE_URL": url, "SURVEYAPP_SECRET_KEY": SECRET_KEY,
+           "SURVEYAPP_ENV": "production",
+           "SURVEYAPP_INSTANCE_PATH": os.environ["SURVEYAPP_INSTANCE_PATH"]}
+    with http.Gunicorn("wsgi:app", settings.workers, env, folder / "gunicorn.log") as server:
+        http.run_wrk(server.base_url, settings, "get", get_tokens, 200, seconds=warm_up)
+        out["get"] = http.run_wrk(server.base_url, settings, "get", get_tokens, 200)
+        log(f"    survey page {out['get'].per_second:,.0f}/s")
+        out["submit"] = http.run_wrk(server.base_url, settings, "submit", submit_tokens, 302)
+        log(f"    submit {out['submit'].per_second:,.0f}/s, {out['submit'].errors} errors")
+    out["submit_ok"] = out["submit"].requests - out["submit"].errors
+    out["connections"] = settings.connections
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        out["submit_stored"] = conn.scalar(
+            select(func.count()).select_from(Response)
+            .where(Response.round_id == manifest.open_round_id))
+    engine.dispose()
+    return out
+
+
+def gunicorn_version() -> str:
+    return gunicorn.__version__
+
+
+def describe(sizes: Sizes, manifest: Manifest) -> str:
+    return (f"{manifest.people:,} people in {manifest.teams:,} teams on {len(sizes.levels)} "
+            f"levels ({' / '.join(f'{n:,}' for n in sizes.levels)}); two closed rounds of "
+            f"{sizes.responses:,} responses each ({manifest.answers:,} answers in all); an open "
+            f"round with {sizes.drafts:,} saved drafts for the load runs")
+
+
+def notes(p: Plan, manifest: Manifest, team: measure.MeasuredTeam | None) -> list[str]:
+    team_text = (f"{team.path} ({team.people} people), the team of median size among the "
+                 "teams with no team below them" if team else "a team")
+    return [
+        "**Survey page GET**: `GET /s/<token>/step/1` (the first step, with a saved draft), a "
+        "different link on every request. **Hello world**: a bare Flask app "
+        "(benchmarks/hello.py) under the same gunicorn and wrk settings: the ceiling of the "
+        "stack on this machine. Throughput counts every response; latencies are wrk's.",
+        "**Survey submit**: `POST /s/<token>/submit`, every request with its own link and a "
+        "full saved draft (28 answers and comments): one response, its answers, comments and "
+        "participation written in one transaction. An error is any status but 302, a socket "
+        "error or a timeout; afterwards the responses stored are counted: at least as many as "
+        "were accepted, and at most as many more as there were connections (the requests in "
+        "flight when wrk stopped).",
+        f"**Whole-organisation heatmap**: the scores of every team ({manifest.teams:,}, each "
+        "with the teams below it) on the 7 capabilities and the index, under every "
+        "suppression rule, as HR downloads them (the organisation's aggregates.csv view), in a "
+        "new session and with the round's context built anew each time (as in a new "
+        "worker). **Raw GROUP BY**: one SQL statement counting and averaging the same answers "
+        "by team and statement, with nothing else: the floor for reading them.",
+        f"**One team's report data**: `team_report()` for {team_text}, with the change since "
+        "the round before; *context cached*: the round's context (every team's tally and what "
+        "may be shown) already built by an earlier report in the same worker, as for every "
+        "report but the first; *context built*: the first report of a round in a new worker. "
+        "**Whole organisation's report data**: the same for HR's organisation dashboard (every "
+        f"team in its heatmap, and every improvement idea). Medians of {p.repeats} runs after a "
+        "warm-up. **Closing a round**: tallying its answers team by team and storing the "
+        "tallies, which closing a round does once.",
+        f"**Team PDF**: the same team's PDF as the PDF view makes it (data, then WeasyPrint), "
+        f"{p.renders} times in one new process: p50 and p95 of those, the process's peak "
+        "resident memory, and the growth of resident memory from after the first render to "
+        f"after the last. **Group PDF**: {manifest.team_path} ({manifest.team_people:,} people "
+        f"in {manifest.team_subtree} teams), {p.group_renders} renders: a report with a "
+        "heatmap of the teams below and a few hundred improvement ideas.",
+        f"**Bulk PDFs**: `flask report ROUND --all-teams` rendering {p.bulk} teams spread "
+        "evenly over the tree (the others are skipped as already written), one worker per "
+        "core; wall time including start-up, divided by the workers.",
+        "**People import**: `flask import-people` with the whole directory as CSV: *first* "
+        "into an empty database (every person and team new), *refresh* into the benchmark "
+        "database (1% joiners, 2% changed role, 1% moved team, the rest unchanged).",
+        "PostgreSQL runs with fsync and synchronous commits on and 1 GB shared buffers; SQLite "
+        "with the app's own settings (WAL, synchronous=NORMAL).",
+    ]
