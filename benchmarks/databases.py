@@ -71,9 +71,10 @@ class Cache:
 def open_cache(root: Path, sizes: Sizes, log) -> Cache:
     """The cache folder for ``sizes`` with the SQLite database built (older keys removed)."""
     key = cache_key(sizes)
-    cache = Cache(root.resolve() / f"{sizes.name}-{key}", sizes)
+    root = root.resolve()
+    cache = Cache(root / f"{sizes.name}-{key}", sizes)
     for old in root.glob(f"{sizes.name}-*"):
-        if old != cache.folder:
+        if old.resolve() != cache.folder:
             shutil.rmtree(old, ignore_errors=True)
     cache.folder.mkdir(parents=True, exist_ok=True)
     if not cache.manifest_file.exists():
