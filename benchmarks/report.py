@@ -170,8 +170,11 @@ def render(results: dict[str, dict | None], context: dict) -> str:
         f"SQLite {m['sqlite']}, {context.get('postgresql') or 'PostgreSQL not run'}",
         f"- **Load average** (1 min) before and after: {context['load_before']:.2f} and "
         f"{context['load_after']:.2f}"
+        + "".join(f"; at the start of {TITLES[d]}: {r['load']:.2f}"
+                  for d, r in results.items() if r and "load" in r)
         + ("; other work ran on the machine, so figures are pessimistic"
-           if max(context["load_before"], context["load_after"]) > 1 else ""),
+           if max([context["load_before"], context["load_after"]]
+                  + [r["load"] for r in results.values() if r and "load" in r]) > 1 else ""),
         f"- **Organisation**: {sizes}",
         f"- **Load runs**: gunicorn {context['gunicorn']}, {context['workers']} sync workers "
         f"(`--no-control-socket`), on 127.0.0.1; wrk with {context['threads']} thread(s) and "

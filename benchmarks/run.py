@@ -106,7 +106,8 @@ def execute(p: Plan) -> int:
 
 def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
                      folder: Path) -> dict:
-    results: dict = {"failures": {}}
+    results: dict = {"failures": {}, "load": os.getloadavg()[0]}
+    log(f"  load average {results['load']:.2f}")
     instance = Path(os.environ["SURVEYAPP_INSTANCE_PATH"])
     reopen_survey(url, manifest)
     team = results["team"] = measure.typical_team(url, manifest)
