@@ -62,7 +62,13 @@ class Layout:
 
 @lru_cache(maxsize=64)
 def layout_of(instrument: Instrument) -> Layout:
-    """The layout of tallies of ``instrument`` (place 0 counts the responses)."""
+    """The layout of tallies of ``instrument`` (place 0 counts the responses).
+
+    :raise ValueError: for a scale of other than five points (the reports' distributions have
+        five).
+    """
+    if len(instrument.scale) != POINTS:
+        raise ValueError(f"tallies need a scale of {POINTS} points")
     place = 1
     statements = {}
     for statement in instrument.statements:
