@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .measure import probe_pdf
-from .run import execute, plan
+from .run import STEPS, execute, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="where built databases are kept between runs")
     run.add_argument("--workers", type=int, help="gunicorn workers (default: 2 per core)")
     run.add_argument("--seconds", type=int, help="length of each load run (default: 20, quick 2)")
+    run.add_argument("--only", default="", metavar="NAMES",
+                     help="run only these measurements, comma-separated (get: the survey page and submit load runs): "
+                          f"{', '.join(STEPS)} (default: all)")
     probe = commands.add_parser("probe-pdf", help=argparse.SUPPRESS)
     probe.add_argument("url")
     probe.add_argument("round_id", type=int)
@@ -42,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(probe_pdf(args.url, args.round_id, jobs)))
         return 0
     databases = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    only = tuple(name.strip() for name in args.only.split(",") if name.strip())
+    unknown = sorted(set(only) - set(STEPS))
+    if unknown:
+        parser.error(f"--only: unknown measurement {', '.join(unknown)}; choose from "
+                     f"{', '.join(STEPS)}")
     return execute(plan(args.quick, databases, args.output, args.cache, args.workers,
-                        args.seconds))
+                        args.seconds, only))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ from .databases import Postgres, open_cache, sqlite_copy
 from .organisation import FULL, QUICK, Sizes
 
 
+#: The measurements, in the order they run (``--only`` picks some).
+STEPS = ("grid", "pdf", "bulk", "get", "import")
+
+
 @dataclass(frozen=True)
 class Plan:
     sizes: Sizes
@@ -37,10 +41,12 @@ class Plan:
     bulk: int
     cache: Path
     output: Path
+    #: The measurements to run (every one when empty): grid, pdf, bulk, get, import.
+    only: tuple[str, ...] = ()
 
 
 def plan(quick: bool, databases: tuple[str, ...], output: Path, cache: Path,
-         workers: int | None, seconds: int | None) -> Plan:
+         workers: int | None, seconds: int | None, only: tuple[str, ...] = ()) -> Plan:
     cores = os.cpu_count() or 1
     return Plan(
         sizes=QUICK if quick else FULL, databases=databases,
@@ -48,7 +54,7 @@ def plan(quick: bool, databases: tuple[str, ...], output: Path, cache: Path,
                                seconds=seconds or (1 if quick else 20)),
         repeats=2 if quick else 5, renders=3 if quick else 200,
         group_renders=1 if quick else 10, bulk=4 if quick else 500,
-        cache=cache, output=output,
+        cache=cache, output=output, only=only,
     )
 
 
@@ -113,6 +119,8 @@ def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
     team = results["team"] = measure.typical_team(url, manifest)
 
     def step(name: str, fn: Callable[[], None]) -> None:
+        if p.only and name not in p.only:
+            return
         log(f"  {name}")
         try:
             fn()
