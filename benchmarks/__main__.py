@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--workers", type=int, help="gunicorn workers (default: 2 per core)")
     run.add_argument("--seconds", type=int, help="length of each load run (default: 20, quick 2)")
     run.add_argument("--only", default="", metavar="NAMES",
-                     help="run only these measurements, comma-separated (get: the survey page and submit load runs): "
-                          f"{', '.join(STEPS)} (default: all)")
+                     help="run only these measurements, comma-separated: "
+                          f"{', '.join(STEPS)} (get: the survey page and submit load "
+                          "runs; default: all)")
     probe = commands.add_parser("probe-pdf", help=argparse.SUPPRESS)
     probe.add_argument("url")
     probe.add_argument("round_id", type=int)

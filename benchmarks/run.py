@@ -23,7 +23,6 @@ from .build import SECRET_KEY, Manifest
 from .databases import Postgres, open_cache, sqlite_copy
 from .organisation import FULL, QUICK, Sizes
 
-
 #: The measurements, in the order they run (``--only`` picks some).
 STEPS = ("grid", "pdf", "bulk", "get", "import")
 
