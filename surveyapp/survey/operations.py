@@ -2,17 +2,24 @@
 
 Submitting stores the response with the round, the team and coarse attributes only, records the
 participation apart from it, and deletes the draft, all in one transaction.
+
+Survey pages are the busiest in the application (every employee, several times), so their path
+reads and writes with prepared Core statements and plain values instead of ORM objects: one
+query finds the invitation with everything its pages need (``SurveyInvitation``), and a submit
+is a handful of inserts. ``save_draft`` and ``submit_response`` keep an ORM interface for the
+demo data and the tests.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, and_, bindparam, cast, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..instrument import COMMENT_MAX_LENGTH, Instrument
@@ -22,12 +29,14 @@ from ..models import (
     Draft,
     Invitation,
     Participation,
+    Person,
     Response,
     Round,
     RoundStatus,
     random_id,
 )
 from ..rounds.tokens import hash_token, looks_like_token
+from .steps import Step, steps_of
 
 
 class SurveyError(Exception):
@@ -48,32 +57,173 @@ class BadAnswers(ValueError):
 
 
 @dataclass(frozen=True)
+class SurveyRound:
+    """A round as the survey pages show it: plain values, read with the invitation."""
+
+    id: int
+    name: str
+    status: str
+    opens_on: date
+    closes_on: date
+    min_group_size: int
+    min_comment_group_size: int
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A round's instrument made ready for its pages: parsed and cut into steps once per worker
+    (``survey_of``), with the keys that posted answers are checked against."""
+
+    instrument: Instrument
+    steps: tuple[Step, ...]
+    #: In survey order.
+    statement_keys: tuple[str, ...]
+    question_keys: tuple[str, ...]
+    scale_values: frozenset[int]
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> Survey:
+        return cls(instrument=instrument, steps=tuple(steps_of(instrument)),
+                   statement_keys=instrument.statement_keys,
+                   question_keys=tuple(q.key for q in instrument.questions),
+                   scale_values=frozenset(instrument.scale_values))
+
+
+@lru_cache(maxsize=32)
+def survey_of(instrument_json: str) -> Survey:
+    """Return the survey of a round's instrument, given as stored (JSON text).
+
+    Cached by the text itself: a worker parses a launched round's instrument once, and an
+    edited one (a draft round's, in HR's preview) is never served stale.
+
+    :raise InstrumentError: when the stored instrument is malformed.
+    """
+    return Survey.of(Instrument.from_dict(json.loads(instrument_json)))
+
+
+@dataclass(frozen=True)
+class SurveyInvitation:
+    """An invitation with everything its survey pages need, read in one query."""
+
+    id: int
+    round_id: int
+    person_id: int
+    #: The person's team when the round was launched: the response is counted there.
+    team_id: int
+    round: SurveyRound
+    #: The round's instrument as stored (JSON text), the key of ``survey_of``.
+    instrument_json: str
+    #: The person's coarse attributes, copied onto the response.
+    location: str | None
+    role_level: str | None
+    tenure_band: str | None
+    has_draft: bool
+    #: The draft's answers ({statement key: 1..5}) and comments ({question key: text}); empty
+    #: without a draft.
+    answers: dict
+    comments: dict
+    #: The last step reached (0 without a draft).
+    step: int
+    submitted: bool
+
+    @property
+    def survey(self) -> Survey:
+        return survey_of(self.instrument_json)
+
+
+_invitation, _round, _person, _draft, _participation = (
+    model.__table__ for model in (Invitation, Round, Person, Draft, Participation)
+)
+# The statements of the survey's path, built once, so that SQLAlchemy reuses their compiled form
+# without working out a cache key on every request.
+_READ = select(
+    _invitation.c.id, _invitation.c.round_id, _invitation.c.person_id, _invitation.c.team_id,
+    _round.c.name, _round.c.status, _round.c.opens_on, _round.c.closes_on,
+    _round.c.min_group_size, _round.c.min_comment_group_size,
+    # As text: the key of the parsed survey's cache, not parsed again on every request.
+    cast(_round.c.instrument, Text).label("instrument_json"),
+    _person.c.location, _person.c.role_level, _person.c.tenure_band,
+    _draft.c.invitation_id.label("draft_id"), _draft.c.answers, _draft.c.comments, _draft.c.step,
+    _participation.c.person_id.label("participant"),
+).select_from(
+    _invitation.join(_round, _round.c.id == _invitation.c.round_id)
+    .join(_person, _person.c.id == _invitation.c.person_id)
+    .outerjoin(_draft, _draft.c.invitation_id == _invitation.c.id)
+    .outerjoin(_participation, and_(_participation.c.round_id == _invitation.c.round_id,
+                                    _participation.c.person_id == _invitation.c.person_id))
+)
+_READ_BY_TOKEN = _READ.where(_invitation.c.token_hash == bindparam("token_hash"))
+_READ_BY_ID = _READ.where(_invitation.c.id == bindparam("invitation_id"))
+_LOCK = (select(_invitation.c.id).where(_invitation.c.token_hash == bindparam("token_hash"))
+         .with_for_update())
+_INSERT_PARTICIPATION = insert(_participation)
+_INSERT_RESPONSE = insert(Response.__table__)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_INSERT_COMMENTS = insert(Comment.__table__)
+_INSERT_DRAFT = insert(_draft)
+_UPDATE_DRAFT = update(_draft).where(_draft.c.invitation_id == bindparam("draft_of"))
+_DELETE_DRAFT = delete(_draft).where(_draft.c.invitation_id == bindparam("invitation_id"))
+
+
+def _survey_invitation(row) -> SurveyInvitation:
+    has_draft = row.draft_id is not None
+    return SurveyInvitation(
+        id=row.id, round_id=row.round_id, person_id=row.person_id, team_id=row.team_id,
+        round=SurveyRound(id=row.round_id, name=row.name, status=row.status,
+                          opens_on=row.opens_on, closes_on=row.closes_on,
+                          min_group_size=row.min_group_size,
+                          min_comment_group_size=row.min_comment_group_size),
+        instrument_json=row.instrument_json, location=row.location, role_level=row.role_level,
+        tenure_band=row.tenure_band, has_draft=has_draft,
+        answers=(row.answers or {}) if has_draft else {},
+        comments=(row.comments or {}) if has_draft else {},
+        step=row.step if has_draft else 0, submitted=row.participant is not None,
+    )
+
+
+def find_invitation(token: str) -> SurveyInvitation | None:
+    """Return the invitation with this token, or None (also for a malformed token)."""
+    if not looks_like_token(token):
+        return None
+    row = db.session.execute(_READ_BY_TOKEN, {"token_hash": hash_token(token)}).first()
+    return None if row is None else _survey_invitation(row)
+
+
+def read_invitation(invitation_id: int) -> SurveyInvitation | None:
+    """Return the invitation with this id as it stands now, or None."""
+    row = db.session.execute(_READ_BY_ID, {"invitation_id": invitation_id}).first()
+    return None if row is None else _survey_invitation(row)
+
+
+def find_for_writing(token: str) -> SurveyInvitation | None:
+    """Return the invitation with this token, locked until the transaction ends, or None.
+
+    Use it, not ``find_invitation``, for a request that writes (saving a step, submitting).
+    The invitation's row is locked first and read after, so that two such requests for one
+    invitation (a save still in flight and the submit, or two submits) run one after the other
+    on PostgreSQL, the second seeing what the first committed. Without it, a save that read
+    "not submitted" just before the submit committed would leave a draft, answers beside the
+    person, after the submit. SQLite's writers already queue (``BEGIN IMMEDIATE``); there the
+    lock is not needed and not sent.
+    """
+    if not looks_like_token(token):
+        return None
+    invitation_id = db.session.scalar(_LOCK, {"token_hash": hash_token(token)})
+    return None if invitation_id is None else read_invitation(invitation_id)
+
+
+@dataclass(frozen=True)
 class SurveyState:
     """What the invitation's page should show: "open", "not_yet_open", "closed", "submitted"."""
 
     kind: str
-    round: Round
+    round: SurveyRound
 
 
-def find_invitation(token: str) -> Invitation | None:
-    """Return the invitation with this token, or None (also for a malformed token)."""
-    if not looks_like_token(token):
-        return None
-    # Every survey page needs the round and the draft: one query instead of three.
-    return db.session.scalar(
-        select(Invitation).options(joinedload(Invitation.round), joinedload(Invitation.draft))
-        .where(Invitation.token_hash == hash_token(token))
-    )
-
-
-def has_submitted(invitation: Invitation) -> bool:
-    return db.session.get(Participation, (invitation.round_id, invitation.person_id)) is not None
-
-
-def survey_state(invitation: Invitation, today: date) -> SurveyState:
+def survey_state(invitation: SurveyInvitation, today: date) -> SurveyState:
     """Decide which page an invitation's link leads to today."""
     round_ = invitation.round
-    if has_submitted(invitation):
+    if invitation.submitted:
         return SurveyState("submitted", round_)
     if round_.status == RoundStatus.CLOSED or round_.closes_on < today:
         return SurveyState("closed", round_)
@@ -82,28 +232,7 @@ def survey_state(invitation: Invitation, today: date) -> SurveyState:
     return SurveyState("open", round_)
 
 
-def lock_for_writing(invitation: Invitation) -> None:
-    """Hold the invitation's row lock until the transaction ends; forget what was read before.
-
-    Call it before deciding anything for a request that writes (saving a step, submitting).
-    Two such requests for one invitation (a save still in flight and the submit, or two
-    submits) then run one after the other on PostgreSQL, the second seeing what the first
-    committed. Without it, a save that read "not submitted" just before the submit committed
-    would leave a draft, answers beside the person, after the submit. SQLite's writers already
-    queue (``BEGIN IMMEDIATE``); there the lock is not needed and not sent.
-    """
-    db.session.execute(
-        select(Invitation.id).where(Invitation.id == invitation.id).with_for_update()
-    )
-    # Whatever was loaded before the lock (the draft, the participation) may be out of date.
-    db.session.expire_all()
-
-
-def instrument_of(invitation: Invitation) -> Instrument:
-    return Instrument.from_dict(invitation.round.instrument)
-
-
-def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict, dict]:
+def parse_answers(survey: Survey, form: Mapping[str, str]) -> tuple[dict, dict]:
     """Read statement answers and comments from a posted form.
 
     Fields named ``s:<statement key>`` hold a scale value; ``q:<question key>`` a comment.
@@ -113,9 +242,9 @@ def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict
         or question sent twice (a MultiDict's ``items()`` would silently keep the first).
     :return: ({statement key: value}, {question key: text})
     """
-    keys = set(instrument.statement_keys)
-    scale = set(instrument.scale_values)
-    questions = {q.key for q in instrument.questions}
+    keys = set(survey.statement_keys)
+    questions = set(survey.question_keys)
+    scale = survey.scale_values
     answers: dict[str, int] = {}
     comments: dict[str, str] = {}
     seen: set[str] = set()
@@ -143,64 +272,96 @@ def parse_answers(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict
     return answers, comments
 
 
-def save_draft(invitation: Invitation, answers: Mapping[str, int],
-               comments: Mapping[str, str], step: int | None = None) -> Draft:
+def merge_draft(saved_answers: Mapping[str, int], saved_comments: Mapping[str, str],
+                answers: Mapping[str, int], comments: Mapping[str, str]) -> tuple[dict, dict]:
+    """Return a draft's answers and comments after a post: answers not posted are kept; a
+    comment posted empty is cleared."""
+    merged = {**saved_comments, **comments}
+    return {**saved_answers, **answers}, {k: v for k, v in merged.items() if v}
+
+
+def save_answers(invitation: SurveyInvitation, answers: Mapping[str, int],
+                 comments: Mapping[str, str], step: int | None = None) -> None:
     """Merge answers into the invitation's draft (creating it), and remember the step.
 
-    Answers not posted are kept; a comment posted empty is cleared.
+    ``invitation`` must come from ``find_for_writing`` (read under the lock).
     """
+    answers, comments = merge_draft(invitation.answers, invitation.comments, answers, comments)
+    values = {"answers": answers, "comments": comments,
+              "step": invitation.step if step is None else step}
+    if invitation.has_draft:
+        db.session.execute(_UPDATE_DRAFT, {"draft_of": invitation.id, **values})
+    else:
+        db.session.execute(_INSERT_DRAFT, {"invitation_id": invitation.id, **values})
+
+
+def save_draft(invitation: Invitation, answers: Mapping[str, int],
+               comments: Mapping[str, str], step: int | None = None) -> Draft:
+    """``save_answers`` for ORM callers (the demo data, tests): the same, on ``Invitation``."""
     draft = invitation.draft or Draft(invitation=invitation, answers={}, comments={}, step=0)
     if draft not in db.session:
         db.session.add(draft)
     # New dicts, so that SQLAlchemy sees the JSON change.
-    draft.answers = {**(draft.answers or {}), **answers}
-    merged = {**(draft.comments or {}), **comments}
-    draft.comments = {k: v for k, v in merged.items() if v}
+    draft.answers, draft.comments = merge_draft(draft.answers or {}, draft.comments or {},
+                                                answers, comments)
     if step is not None:
         draft.step = step
     db.session.flush()
     return draft
 
 
-def submit_response(invitation: Invitation) -> int:
+def store_response(invitation: SurveyInvitation) -> int:
     """Store the invitation's draft as an anonymous response, record participation, delete draft.
+
+    ``invitation`` must come from ``find_for_writing`` (read under the lock). Plain inserts of
+    prepared statements: on SQLite every submit holds the write lock until it commits, so the
+    work done meanwhile sets how many submits a second it can take.
 
     :raise AlreadySubmitted: when this person has already submitted in this round (also when
         two submits race: the participation's primary key lets only one through; the session
         is rolled back).
     :return: the new response's id.
     """
-    if has_submitted(invitation):
+    if invitation.submitted:
         raise AlreadySubmitted()
-    draft = invitation.draft
-    instrument = instrument_of(invitation)
-    answers = dict(draft.answers) if draft else {}
-    comments = dict(draft.comments) if draft else {}
-    person = invitation.person
-    db.session.add(Participation(round_id=invitation.round_id, person_id=invitation.person_id))
     try:
-        db.session.flush()
+        db.session.execute(_INSERT_PARTICIPATION, {"round_id": invitation.round_id,
+                                                   "person_id": invitation.person_id})
     except IntegrityError:
         db.session.rollback()
         raise AlreadySubmitted() from None
-    # Plain bulk inserts, not ORM objects: on SQLite every submit holds the write lock until
-    # it commits, so the work done meanwhile sets how many submits a second it can take.
+    survey = invitation.survey
+    answers, comments = invitation.answers, invitation.comments
     response_id = random_id()
-    db.session.execute(insert(Response), [{
+    db.session.execute(_INSERT_RESPONSE, {
         "id": response_id, "round_id": invitation.round_id, "team_id": invitation.team_id,
-        "location": person.location, "role_level": person.role_level,
-        "tenure_band": person.tenure_band,
-    }])
+        "location": invitation.location, "role_level": invitation.role_level,
+        "tenure_band": invitation.tenure_band,
+    })
     rows = [{"response_id": response_id, "statement_key": key, "value": int(answers[key])}
-            for key in instrument.statement_keys if key in answers]
+            for key in survey.statement_keys if key in answers]
     if rows:
-        db.session.execute(insert(Answer), rows)
-    rows = [{"id": random_id(), "response_id": response_id, "question_key": q.key,
-             "text": comments[q.key][:COMMENT_MAX_LENGTH]}
-            for q in instrument.questions if comments.get(q.key, "").strip()]
+        db.session.execute(_INSERT_ANSWERS, rows)
+    rows = [{"id": random_id(), "response_id": response_id, "question_key": key,
+             "text": comments[key][:COMMENT_MAX_LENGTH]}
+            for key in survey.question_keys if comments.get(key, "").strip()]
     if rows:
-        db.session.execute(insert(Comment), rows)
-    if draft is not None:
-        db.session.delete(draft)
+        db.session.execute(_INSERT_COMMENTS, rows)
+    if invitation.has_draft:
+        db.session.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
+    return response_id
+
+
+def submit_response(invitation: Invitation) -> int:
+    """``store_response`` for ORM callers (the demo data, tests), on ``Invitation``: flushes
+    the session first, and forgets the deleted draft after.
+
+    :raise AlreadySubmitted: as ``store_response``.
+    """
     db.session.flush()
+    draft = db.session.get(Draft, invitation.id)
+    response_id = store_response(read_invitation(invitation.id))
+    if draft is not None:
+        db.session.expunge(draft)
+    db.session.expire(invitation, ["draft"])
     return response_id

@@ -23,16 +23,17 @@ from ..access import hr_required
 from ..clock import today
 from ..extensions import csrf, db
 from ..instrument import COMMENT_MAX_LENGTH, Instrument
-from ..models import Invitation, Round
+from ..models import Round
 from .operations import (
     AlreadySubmitted,
     BadAnswers,
+    Survey,
+    SurveyInvitation,
+    find_for_writing,
     find_invitation,
-    instrument_of,
-    lock_for_writing,
     parse_answers,
-    save_draft,
-    submit_response,
+    save_answers,
+    store_response,
     survey_state,
 )
 from .steps import steps_of, unanswered
@@ -66,28 +67,26 @@ def same_origin_posts_only():
     return None
 
 
-def _open_invitation(token: str, *, for_writing: bool = False) -> Invitation:
+def _open_invitation(token: str, *, for_writing: bool = False) -> SurveyInvitation:
     """Return the invitation if its survey is open now; else abort with the right page.
 
-    ``for_writing``: the request will save answers; see ``lock_for_writing``.
+    ``for_writing``: the request will save answers; see ``find_for_writing``.
     """
-    invitation = find_invitation(token)
+    invitation = find_for_writing(token) if for_writing else find_invitation(token)
     if invitation is None:
         abort(404)
-    if for_writing:
-        lock_for_writing(invitation)
     state = survey_state(invitation, today())
     if state.kind != "open":
         abort(redirect(url_for(".start", token=token)))
     return invitation
 
 
-def _page_context(invitation: Invitation, instrument: Instrument) -> dict:
+def _page_context(invitation: SurveyInvitation, survey: Survey) -> dict:
     return {
         "round": invitation.round,
         "token": request.view_args["token"],
-        "steps": steps_of(instrument),
-        "instrument": instrument,
+        "steps": survey.steps,
+        "instrument": survey.instrument,
         "comment_max": COMMENT_MAX_LENGTH,
         "preview": False,
     }
@@ -102,15 +101,12 @@ def start(token: str):
     state = survey_state(invitation, today())
     if state.kind != "open":
         return render_template(f"survey/{state.kind}.html", round=state.round)
-    draft = invitation.draft
-    if draft is not None and draft.step >= 1 and not request.args.get("intro"):
-        instrument = instrument_of(invitation)
-        last = len(steps_of(instrument))
-        if draft.step > last:
+    survey = invitation.survey
+    if invitation.step >= 1 and not request.args.get("intro"):
+        if invitation.step > len(survey.steps):
             return redirect(url_for(".review", token=token))
-        return redirect(url_for(".step", token=token, number=draft.step))
-    instrument = instrument_of(invitation)
-    return render_template("survey/intro.html", **_page_context(invitation, instrument))
+        return redirect(url_for(".step", token=token, number=invitation.step))
+    return render_template("survey/intro.html", **_page_context(invitation, survey))
 
 
 @bp.route("/s/<token>/step/<int:number>", methods=["GET", "POST"])
@@ -120,34 +116,32 @@ def step(token: str, number: int):
     A POST with ``X-Autosave: 1`` (the page's script, on every change) saves and answers 204.
     """
     invitation = _open_invitation(token, for_writing=request.method == "POST")
-    instrument = instrument_of(invitation)
-    steps = steps_of(instrument)
+    survey = invitation.survey
+    steps = survey.steps
     if not 1 <= number <= len(steps):
         abort(404)
     if request.method == "POST":
         try:
-            answers, comments = parse_answers(instrument, request.form)
+            answers, comments = parse_answers(survey, request.form)
         except BadAnswers as error:
             return render_template("survey/bad_input.html", message=str(error), round=invitation.round,
                                    back=url_for(".step", token=token, number=number)), 400
         if request.headers.get("X-Autosave") == "1":
-            save_draft(invitation, answers, comments)
+            save_answers(invitation, answers, comments)
             db.session.commit()
             return "", 204
         action = request.form.get("action", "next")
         target = {"back": number - 1, "next": number + 1, "review": len(steps) + 1}.get(action, number + 1)
-        save_draft(invitation, answers, comments, step=max(target, 1))
+        save_answers(invitation, answers, comments, step=max(target, 1))
         db.session.commit()
         if target < 1:
             return redirect(url_for(".start", token=token, intro=1))
         if target > len(steps):
             return redirect(url_for(".review", token=token))
         return redirect(url_for(".step", token=token, number=target))
-    draft = invitation.draft
     return render_template(
-        "survey/step.html", step=steps[number - 1],
-        answers=(draft.answers if draft else {}), comments=(draft.comments if draft else {}),
-        **_page_context(invitation, instrument),
+        "survey/step.html", step=steps[number - 1], answers=invitation.answers,
+        comments=invitation.comments, **_page_context(invitation, survey),
     )
 
 
@@ -155,29 +149,27 @@ def step(token: str, number: int):
 def review(token: str):
     """Check your answers: the statements still unanswered, with links back to them."""
     invitation = _open_invitation(token)
-    instrument = instrument_of(invitation)
-    draft = invitation.draft
-    answers = draft.answers if draft else {}
+    survey = invitation.survey
     return render_template(
-        "survey/review.html", missing=unanswered(instrument, answers), answers=answers,
-        comments=(draft.comments if draft else {}), **_page_context(invitation, instrument),
+        "survey/review.html", missing=unanswered(survey.instrument, invitation.answers),
+        answers=invitation.answers, comments=invitation.comments,
+        **_page_context(invitation, survey),
     )
 
 
 @bp.post("/s/<token>/submit")
 def submit(token: str):
     """Store the answers anonymously, once. A second submit shows "already submitted"."""
-    invitation = find_invitation(token)
+    invitation = find_for_writing(token)
     if invitation is None:
         return render_template("survey/unknown.html"), 404
-    lock_for_writing(invitation)
     state = survey_state(invitation, today())
     if state.kind == "submitted":
         return render_template("survey/submitted.html", round=state.round, again=True)
     if state.kind != "open":
         return render_template(f"survey/{state.kind}.html", round=state.round)
     try:
-        submit_response(invitation)
+        store_response(invitation)
         db.session.commit()
     except AlreadySubmitted:
         return render_template("survey/submitted.html", round=invitation.round, again=True)
