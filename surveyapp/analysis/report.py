@@ -82,6 +82,11 @@ class RoundContext:
     comments_visibility: Visibility = field(init=False)
     figures_visibility: FigureVisibility | None = field(init=False)
     children: dict[int, list[int]] = field(init=False)
+    #: Each group's scores from ``tallies``, scored once and shared by every report of the
+    #: context (a closed round's context serves every report of the round in a worker).
+    _scores: dict[tuple[int, bool], GroupScores | None] = field(init=False, repr=False,
+                                                                compare=False)
+    _groups: GroupTallies | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         nodes = [GroupNode(t.team_id, t.parent_id, self.counts.get(t.team_id, 0), t.invited)
@@ -98,6 +103,20 @@ class RoundContext:
         for team in sorted(self.teams.values(), key=lambda t: t.name.casefold()):
             parent = team.parent_id if team.parent_id in self.teams else ORGANISATION
             self.children[parent].append(team.team_id)
+        self._scores, self._groups = {}, None
+
+    def scores(self, group_id: int, statements: bool = True) -> GroupScores | None:
+        """``scores_for`` the group from the context's own tallies, scored once (full scores
+        serve a request for a heatmap row's too)."""
+        keys = [(group_id, True)] if statements else [(group_id, True), (group_id, False)]
+        for key in keys:
+            if key in self._scores:
+                return self._scores[key]
+        if self._groups is None:
+            self._groups = GroupTallies(self, self.tallies or {})
+        scores = _score_group(self, group_id, self._groups, statements)
+        self._scores[group_id, statements] = scores
+        return scores
 
     def subtree(self, group_id: int) -> list[int]:
         """Team ids in the group (ORGANISATION: every team)."""
@@ -227,14 +246,25 @@ class GroupTallies:
         return self.sums[group_id]
 
 
-def scores_for(ctx: RoundContext, group_id: int,
-               tallies: Mapping[int, Tally] | GroupTallies) -> GroupScores | None:
+def scores_for(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally] | GroupTallies,
+               statements: bool = True) -> GroupScores | None:
     """The group's scores from its teams' tallies, or None when the confidentiality rules
-    hide it (statements and capabilities hidden by rule 3 show no figures)."""
+    hide it (statements and capabilities hidden by rule 3 show no figures).
+
+    ``statements=False``: a heatmap row's figures only (see ``score_tally``).
+    """
+    own = tallies.tallies if isinstance(tallies, GroupTallies) else tallies
+    if own is ctx.tallies:
+        return ctx.scores(group_id, statements)
+    groups = tallies if isinstance(tallies, GroupTallies) else GroupTallies(ctx, tallies)
+    return _score_group(ctx, group_id, groups, statements)
+
+
+def _score_group(ctx: RoundContext, group_id: int, groups: GroupTallies,
+                 statements: bool) -> GroupScores | None:
     if not ctx.scores_visibility.is_shown(group_id):
         return None
-    groups = tallies if isinstance(tallies, GroupTallies) else GroupTallies(ctx, tallies)
-    scores = score_tally(ctx.info.instrument, groups[group_id])
+    scores = score_tally(ctx.info.instrument, groups[group_id], statements)
     if ctx.figures_visibility is None:
         return scores
     return hide_figures(scores, ctx.figures_visibility.hidden_statements(group_id),
@@ -303,7 +333,7 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
     strengths, gaps = rank_statements(scores) if scores else ((), ())
     heatmap = tuple(
         HeatmapRow(team_id, ctx.teams[team_id].name, ctx.teams[team_id].path,
-                   scores_for(ctx, team_id, groups), depth)
+                   scores_for(ctx, team_id, groups, statements=False), depth)
         for team_id, depth in _descendants(ctx, group_id)
     )
     ideas = None

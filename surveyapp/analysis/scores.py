@@ -42,17 +42,24 @@ class Distribution:
     def share(self, values: frozenset[int]) -> float:
         return sum(self.counts[v - 1] for v in values) / self.total if self.total else 0.0
 
+    # The three shares written out: a heatmap of thousands of teams asks for each of them.
     @property
     def favourable(self) -> float:
-        return self.share(FAVOURABLE)
+        c = self.counts
+        total = c[0] + c[1] + c[2] + c[3] + c[4]
+        return (c[3] + c[4]) / total if total else 0.0
 
     @property
     def neutral(self) -> float:
-        return self.share(NEUTRAL)
+        c = self.counts
+        total = c[0] + c[1] + c[2] + c[3] + c[4]
+        return c[2] / total if total else 0.0
 
     @property
     def unfavourable(self) -> float:
-        return self.share(UNFAVOURABLE)
+        c = self.counts
+        total = c[0] + c[1] + c[2] + c[3] + c[4]
+        return (c[0] + c[1]) / total if total else 0.0
 
 
 def distribution(values: Sequence[int], points: int = 5) -> Distribution:
@@ -125,12 +132,17 @@ def score_group(instrument: Instrument, responses: Sequence[Answers]) -> GroupSc
     return score_tally(instrument, tally(instrument, responses))
 
 
-def score_tally(instrument: Instrument, sums: Tally) -> GroupScores:
-    """``score_group`` of the responses that ``sums`` tallies (analysis/tally.py)."""
+def score_tally(instrument: Instrument, sums: Tally, statements: bool = True) -> GroupScores:
+    """``score_group`` of the responses that ``sums`` tallies (analysis/tally.py).
+
+    ``statements=False`` gives a heatmap row's figures only, at a fraction of the cost for a
+    tree of thousands of teams: every capability's estimate and answers and the index, but no
+    statement figures (``statements`` of each capability is empty) and no alpha.
+    """
     layout, values = sums.layout, sums.values
     capability_scores = []
     for capability, places in zip(instrument.capabilities, layout.capabilities, strict=True):
-        statements = []
+        statement_scores = []
         t1 = t2 = t3 = t4 = t5 = 0
         for statement in capability.statements:
             # Written out for the five points of the scale: this runs for every statement of
@@ -138,8 +150,10 @@ def score_tally(instrument: Instrument, sums: Tally) -> GroupScores:
             at = layout.statements[statement.key]
             c1, c2, c3, c4, c5 = counts = values[at:at + POINTS]
             t1, t2, t3, t4, t5 = t1 + c1, t2 + c2, t3 + c3, t4 + c4, t5 + c5
+            if not statements:
+                continue
             n = c1 + c2 + c3 + c4 + c5
-            statements.append(StatementScore(
+            statement_scores.append(StatementScore(
                 key=statement.key, text=statement.text, capability_key=capability.key,
                 estimate=estimate_from_sums(
                     n, c1 + 2 * c2 + 3 * c3 + 4 * c4 + 5 * c5,
@@ -147,17 +161,18 @@ def score_tally(instrument: Instrument, sums: Tally) -> GroupScores:
                 ) if n else None,
                 distribution=Distribution(tuple(counts)),
             ))
-        all_counts = (t1, t2, t3, t4, t5)
         by_count = sums.scored(places)
-        complete = sums.complete(places)
+        alpha = None
+        if statements:
+            complete = sums.complete(places)
+            alpha = cronbach_alpha_from_sums(complete[0], complete[3::2], complete[4::2],
+                                             complete[1], complete[2])
         capability_scores.append(CapabilityScore(
             key=capability.key, name=capability.name,
             respondents=sum(s[0] for s in by_count.values()),
             estimate=_scaled_estimate(by_count) if by_count else None,
-            distribution=Distribution(tuple(all_counts)),
-            alpha=cronbach_alpha_from_sums(complete[0], complete[3::2], complete[4::2],
-                                           complete[1], complete[2]),
-            statements=tuple(statements),
+            distribution=Distribution((t1, t2, t3, t4, t5)),
+            alpha=alpha, statements=tuple(statement_scores),
         ))
     means = [c.mean for c in capability_scores]
     index = math.fsum(means) / len(means) if means and None not in means else None

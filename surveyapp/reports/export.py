@@ -35,7 +35,7 @@ def csv_rows(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally],
     capabilities = ctx.info.instrument.capabilities
     for current in ([ORGANISATION] if group_id == ORGANISATION else []) + ctx.subtree(group_id):
         path = text_cell(ctx.path(current, organisation))
-        scores = scores_for(ctx, current, groups)
+        scores = scores_for(ctx, current, groups, statements=False)
         if scores is None:
             for capability in capabilities:
                 yield [path, capability.name, "", "", "", "", ""]

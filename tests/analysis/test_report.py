@@ -146,3 +146,23 @@ def test_ideas_are_shown_masked_only_for_groups_at_the_comment_minimum():
     assert care.ideas[0].texts == ("Call me on [phone number removed]",)
     assert field.ideas is None
     assert sorted(ops.ideas[0].texts) == ["Call me on [phone number removed]", "Field idea"]
+
+
+def test_a_context_with_its_own_tallies_scores_each_group_once_with_the_same_figures():
+    own = tallies(NOW)
+    counts = {team_id: t.responses for team_id, t in own.items()}
+    ctx = RoundContext(info(), TEAMS, counts, own)
+    # The same context, given tallies that are not its own: nothing is kept.
+    uncached = build_report(organisation="Org", ctx=RoundContext(info(), TEAMS, counts, own),
+                            group_id=ORGANISATION, tallies=tallies(NOW), comments=[])
+    first = build_report(organisation="Org", ctx=ctx, group_id=ORGANISATION, tallies=own,
+                         comments=[])
+    again = build_report(organisation="Org", ctx=ctx, group_id=1, tallies=own, comments=[])
+    assert first.scores == uncached.scores
+    assert [row.scores for row in first.heatmap] == [row.scores for row in uncached.heatmap]
+    # The second report reuses the first one's figures: the very same objects.
+    care = next(row for row in again.heatmap if row.team_id == 2)
+    assert care.scores is next(row for row in first.heatmap if row.team_id == 2).scores
+    assert again.scores is ctx.scores(1, statements=False) is ctx.scores(1)
+    # A heatmap row has no statement figures; a group's own report has them all.
+    assert care.scores.statements == () and len(first.scores.statements) == 4

@@ -75,6 +75,20 @@ def same(a, b):
     return all(close(getattr(a, f), getattr(b, f)) for f in fields)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(answers, max_size=30))
+def test_a_heatmap_row_has_the_full_scores_without_statements_and_alpha(responses):
+    sums = tally(INSTRUMENT, responses)
+    full, row = score_tally(INSTRUMENT, sums), score_tally(INSTRUMENT, sums, statements=False)
+    assert row.statements == ()
+    assert row.respondents == full.respondents
+    assert row.index == full.index and row.index_estimate == full.index_estimate
+    for got, want in zip(row.capabilities, full.capabilities, strict=True):
+        assert got.alpha is None and got.statements == ()
+        assert (got.key, got.respondents, got.estimate, got.distribution) == (
+            want.key, want.respondents, want.estimate, want.distribution)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(answers, max_size=40), st.integers(0, 2**32))
 def test_sums_of_parts_score_like_the_answers_themselves(responses, seed):

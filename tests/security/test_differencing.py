@@ -203,6 +203,9 @@ def exact_sum(mean: float | None, n: int) -> Fraction:
     return Fraction(0) if mean is None else Fraction(round(mean * n * DENOMINATOR), DENOMINATOR)
 
 
+CAPABILITY_STATEMENTS = {c.key: [s.key for s in c.statements] for c in INSTRUMENT.capabilities}
+
+
 def score_facts(history: History, round_id: int, group_id: int, scores: GroupScores | None,
                 source: str) -> Iterator[Fact]:
     """Every figure of a shown group's scores (a hidden group publishes none)."""
@@ -215,8 +218,11 @@ def score_facts(history: History, round_id: int, group_id: int, scores: GroupSco
             yield Fact("capability", round_id, group_id, "c:" + c.key,
                        cells(history, round_id, group_id, "c:" + c.key),
                        (Fraction(c.respondents), exact_sum(c.mean, c.respondents)), source)
+            # A capability's answers are its statements' answers, whether or not the output
+            # lists its statements (a heatmap row does not).
             yield Fact("answers", round_id, group_id, "c:" + c.key,
-                       cells(history, round_id, group_id, *("s:" + s.key for s in c.statements)),
+                       cells(history, round_id, group_id,
+                             *("s:" + key for key in CAPABILITY_STATEMENTS[c.key])),
                        tuple(map(Fraction, c.distribution.counts)), source)
         for s in c.statements:
             if s.estimate is None:
