@@ -227,9 +227,12 @@ def notes(p: Plan, manifest: Manifest, team: measure.MeasuredTeam | None) -> lis
         f"**Whole-organisation heatmap**: the scores of every team ({manifest.teams:,}, each "
         "with the teams below it) on the 7 capabilities and the index, under every "
         "suppression rule, as HR downloads them (the organisation's aggregates.csv view), in a "
-        "new session and with the round's context built anew each time (as in a new "
-        "worker). **Raw GROUP BY**: one SQL statement counting and averaging the same answers "
-        "by team and statement, with nothing else: the floor for reading them.",
+        "new session; *context built*: with the round's context (every team's tally and what "
+        "may be shown) built anew each time, as for the first report of a round in a new "
+        "worker; *context cached*: as for every later request in that worker (each group's "
+        "scores are then worked out once per worker). **Raw GROUP BY**: one SQL statement "
+        "counting and averaging the same answers by team and statement, with nothing else: "
+        "the floor for reading them.",
         f"**One team's report data**: `team_report()` for {team_text}, with the change since "
         "the round before; *context cached*: the round's context (every team's tally and what "
         "may be shown) already built by an earlier report in the same worker, as for every "

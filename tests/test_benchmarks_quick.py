@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Every measurement of issue 6, as the first cell of its row in docs/PERFORMANCE.md.
 ROWS = [
     "Survey page GET", "Hello world, same gunicorn", "Survey GET ÷ hello world",
-    "Survey submit", "Whole-organisation heatmap", "Raw GROUP BY of the same answers",
-    "Heatmap ÷ raw GROUP BY", "One team's report data, context cached",
+    "Survey submit", "Whole-organisation heatmap, context built",
+    "Whole-organisation heatmap, context cached", "Raw GROUP BY of the same answers",
+    "Heatmap (context built) ÷ raw GROUP BY", "One team's report data, context cached",
     "One team's report data, context built", "Whole organisation's report data",
     "Closing a round (tallying its answers)", "Team PDF render, p50", "Team PDF render, p95",
     "Team PDF peak RSS", "RSS growth over the renders", "Group PDF render, p50",
