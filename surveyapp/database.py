@@ -23,6 +23,7 @@ import threading
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -174,8 +175,11 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         if queued:
             dbapi_connection.wait_for_turn()
         try:
-            connection.exec_driver_sql(statement)
-        except BaseException:
+            # On the DBAPI connection itself: through SQLAlchemy, BEGIN cost as much as a query.
+            dbapi_connection.execute(statement)
+        except BaseException as error:
             if queued:
                 dbapi_connection.give_up_turn()
+            if isinstance(error, sqlite3.Error):
+                raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
             raise
