@@ -8,21 +8,27 @@ whose Origin header names another site are refused as well.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
+    g,
+    get_template_attribute,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_login import AnonymousUserMixin
+from markupsafe import Markup
 
 from ..access import hr_required
 from ..clock import today
 from ..extensions import csrf, db
-from ..instrument import COMMENT_MAX_LENGTH, Instrument
+from ..instrument import COMMENT_MAX_LENGTH, Instrument, ScalePoint, Statement
 from ..models import Round
 from .operations import (
     AlreadySubmitted,
@@ -49,6 +55,37 @@ def private_headers(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+@bp.before_request
+def no_signed_in_user():
+    # A link's pages are the same for anyone who holds it, signed in or not: loading the user
+    # would read the session (and vary the response by its cookie) for nothing.
+    if request.view_args and "token" in request.view_args:
+        g._login_user = AnonymousUserMixin()  # Flask-Login's record of the request's user
+
+
+@bp.app_template_global()
+def statement_fieldset(statement: Statement, scale: tuple[ScalePoint, ...],
+                       value: object) -> Markup:
+    """A statement's fieldset with its five options, ``value`` checked.
+
+    The same few variants make every step page, so each worker renders them once (the macro's
+    loop was half of rendering a step), except while templates reload during development.
+    """
+    if not any(point.value == value for point in scale):
+        value = None  # nothing checked, as for an answer off the scale
+    if current_app.jinja_env.auto_reload:
+        return _render_statement(statement, scale, value)
+    return _cached_statement(statement, scale, value)
+
+
+def _render_statement(statement: Statement, scale: tuple[ScalePoint, ...],
+                      value: int | None) -> Markup:
+    return get_template_attribute("survey/macros.html", "statement")(statement, scale, value)
+
+
+_cached_statement = lru_cache(maxsize=4096)(_render_statement)
 
 
 @bp.before_request
