@@ -2,19 +2,31 @@
 
 The same report values as the dashboard, laid out for print by templates/reports/pdf.html (with
 the dashboard's chart macros, so that page and PDF draw the same charts). Nothing is fetched
-while rendering, neither from the network nor from disk: the stylesheet is inline and the only
-font is the system's DejaVu Sans, embedded in the PDF.
+while rendering, neither from the network nor from disk: the stylesheet comes from the templates
+and the only font is the system's DejaVu Sans, embedded in the PDF.
+
+Rendering is nearly all WeasyPrint's time, so three things keep it short (see
+docs/PERFORMANCE.md): the stylesheet is parsed once per process, not once per PDF; WeasyPrint's
+user-agent stylesheet leaves out the footnote and note pseudo-elements, which it would otherwise
+style for every element of the report; and no automatic garbage collection runs while a PDF is
+made (one collects its leftovers afterwards).
 """
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
-from flask import render_template
+from flask import current_app, render_template
 from markupsafe import Markup
-from weasyprint import HTML, Attachment
+from weasyprint import CSS, HTML, Attachment
+from weasyprint.css.counters import CounterStyle
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -34,6 +46,11 @@ ATTACHMENT_NAME = "aggregates.csv"
 WHOLE_ORGANISATION = "Whole organisation"
 
 _fonts = threading.local()
+#: Renders in progress in this process, and whether the garbage collector was on before the
+#: first of them began (both under ``_collection_lock``).
+_rendering = 0
+_collector_was_on = True
+_collection_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -64,7 +81,7 @@ def render_pdf(report: TeamReport, aggregates: str | None = None) -> bytes:
     """
     html = render_template(
         "reports/pdf.html", report=report, running_header=css_string(running_header(report)),
-        heat_rules=heat_rules(), scoring_rules=scoring_rules(), produced_on=today(),
+        scoring_rules=scoring_rules(), produced_on=today(),
         title=document_title(report), whole=report.group_id == ORGANISATION,
         team_label=team_label(report),
     )
@@ -74,9 +91,82 @@ def render_pdf(report: TeamReport, aggregates: str | None = None) -> bytes:
             string=aggregates, name=ATTACHMENT_NAME,
             description="The report's aggregate figures, for every team in it (CSV)",
         ))
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf(
-        pdf_variant=PDF_VARIANT, attachments=attachments, font_config=font_config(),
+    with collections_deferred():
+        return write_pdf(html, attachments)
+
+
+def write_pdf(html: str, attachments: list[Attachment]) -> bytes:
+    """WeasyPrint's part of ``render_pdf``. A function of its own, so that nothing refers to
+    the laid-out document any more when ``collections_deferred`` collects it."""
+    document = ReportHTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).render(
+        pdf_variant=PDF_VARIANT, font_config=font_config(), stylesheets=[stylesheet(report_css())],
     )
+    return document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
+
+
+def report_css() -> str:
+    """The report's stylesheet (templates/reports/pdf.css) with the heatmap's cell colours."""
+    source = current_app.jinja_env.get_template("reports/pdf.css").render()
+    return f"{source}\n{heat_rules()}\n"
+
+
+@lru_cache(maxsize=4)
+def stylesheet(text: str) -> CSS:
+    """``text`` parsed once per process (the matcher WeasyPrint builds for it is read-only
+    while rendering, so threads share it). Keyed by the text, so an edited template is used."""
+    return CSS(string=text)
+
+
+@lru_cache(maxsize=1)
+def user_agent_stylesheet() -> CSS:
+    """WeasyPrint's user-agent stylesheet (html5_ua.css) without its rules for ``::marker``,
+    ``::footnote-call``, ``::footnote-marker``, ``::note-call``, ``::note-marker`` and
+    ``::note-callback`` on every element; ``::marker`` stays for list items.
+
+    Those rules give each of the report's thousand elements six pseudo-elements whose styles
+    WeasyPrint computes, and never shares: about a tenth of a report's rendering, for
+    pseudo-elements that the report (no footnotes, lists without markers) never shows.
+    """
+    text = resources.files("weasyprint.css").joinpath("html5_ua.css").read_text("utf-8")
+    text = re.sub(r"^::marker ", "li::marker ", text, flags=re.MULTILINE)
+    text = re.sub(r"^::(footnote|note)-[a-z]+ \{[^}]*\}$", "", text, flags=re.MULTILINE)
+    return CSS(string=text, counter_style=CounterStyle())  # its counter styles: WeasyPrint's own
+
+
+class ReportHTML(HTML):
+    """A report's HTML, styled with ``user_agent_stylesheet()`` instead of WeasyPrint's own."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        return [user_agent_stylesheet()]
+
+
+@contextmanager
+def collections_deferred() -> Iterator[None]:
+    """No automatic garbage collection inside the block; the youngest generation is collected
+    when the last block in the process ends.
+
+    A PDF allocates millions of objects, so the collector runs hundreds of times during one,
+    and each full collection walks every object in the process: the round contexts the app
+    keeps hold hundreds of thousands. That was a quarter of a render; one collection of what
+    the render left behind costs a few milliseconds. (The collector is process-wide, hence the
+    count of renders in progress, so that concurrent renders do not switch it back on early.)
+    """
+    global _rendering, _collector_was_on
+    with _collection_lock:
+        if _rendering == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _rendering += 1
+    try:
+        yield
+    finally:
+        with _collection_lock:
+            _rendering -= 1
+            last = _rendering == 0
+            if last and _collector_was_on:
+                gc.enable()
+        if last:
+            gc.collect(0)
 
 
 def font_config() -> FontConfiguration:
