@@ -21,6 +21,7 @@ from functools import lru_cache
 from sqlalchemy import Text, and_, bindparam, cast, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import reading_connection
 from ..extensions import db
 from ..instrument import COMMENT_MAX_LENGTH, Instrument
 from ..models import (
@@ -190,7 +191,7 @@ def find_invitation(token: str) -> SurveyInvitation | None:
         return None
     # A connection of its own rather than the session's: pages that only read need none of the
     # session's bookkeeping, which cost a third of the page.
-    with db.engine.connect() as connection:
+    with reading_connection() as connection:
         row = connection.execute(_READ_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     return None if row is None else _survey_invitation(row)
 
