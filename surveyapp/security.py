@@ -8,7 +8,8 @@ reports and exports send ``Cache-Control: no-store`` (set by their blueprints).
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -24,7 +25,18 @@ CSP = "; ".join([
 ])
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with no signer built for a request without a session
+    cookie (every survey page, staff before they sign in): there is nothing to verify."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def register(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     production = app.config["ENV"] == "production"
 
     @app.after_request
