@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import Text, and_, bindparam, cast, delete, insert, select, update
+from sqlalchemy import Text, and_, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import reading_connection
@@ -322,9 +322,10 @@ def save_draft(invitation: Invitation, answers: Mapping[str, int],
 def store_response(invitation: SurveyInvitation) -> int:
     """Store the invitation's draft as an anonymous response, record participation, delete draft.
 
-    ``invitation`` must come from ``find_for_writing`` (read under the lock). Plain inserts of
-    prepared statements: on SQLite every submit holds the write lock until it commits, so the
-    work done meanwhile sets how many submits a second it can take.
+    ``invitation`` must come from ``find_for_writing`` (read under the lock). Prepared
+    statements of plain rows: on SQLite every submit holds the write lock until it commits, so
+    the work done meanwhile sets how many submits a second it can take; PostgreSQL takes it
+    all in one statement.
 
     :raise AlreadySubmitted: when this person has already submitted in this round (also when
         two submits race: the participation's primary key lets only one through; the session
@@ -333,32 +334,93 @@ def store_response(invitation: SurveyInvitation) -> int:
     """
     if invitation.submitted:
         raise AlreadySubmitted()
-    try:
-        db.session.execute(_INSERT_PARTICIPATION, {"round_id": invitation.round_id,
-                                                   "person_id": invitation.person_id})
-    except IntegrityError:
-        db.session.rollback()
-        raise AlreadySubmitted() from None
     survey = invitation.survey
     answers, comments = invitation.answers, invitation.comments
-    response_id = random_id()
-    db.session.execute(_INSERT_RESPONSE, {
-        "id": response_id, "round_id": invitation.round_id, "team_id": invitation.team_id,
+    response = {
+        "id": random_id(), "round_id": invitation.round_id, "team_id": invitation.team_id,
         "location": invitation.location, "role_level": invitation.role_level,
         "tenure_band": invitation.tenure_band,
-    })
-    rows = [{"response_id": response_id, "statement_key": key, "value": int(answers[key])}
-            for key in survey.statement_keys if key in answers]
-    if rows:
-        db.session.execute(_INSERT_ANSWERS, rows)
-    rows = [{"id": random_id(), "response_id": response_id, "question_key": key,
-             "text": comments[key][:COMMENT_MAX_LENGTH]}
-            for key in survey.question_keys if comments.get(key, "").strip()]
-    if rows:
-        db.session.execute(_INSERT_COMMENTS, rows)
+    }
+    answer_rows = [(key, int(answers[key])) for key in survey.statement_keys if key in answers]
+    comment_rows = [(random_id(), key, comments[key][:COMMENT_MAX_LENGTH])
+                    for key in survey.question_keys if comments.get(key, "").strip()]
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            _store_in_one_statement(invitation, response, answer_rows, comment_rows)
+        else:
+            _store_table_by_table(invitation, response, answer_rows, comment_rows)
+    except IntegrityError as error:
+        if not _is_second_participation(error):
+            raise
+        db.session.rollback()
+        raise AlreadySubmitted() from None
+    return response["id"]
+
+
+def _is_second_participation(error: IntegrityError) -> bool:
+    diagnostics = getattr(error.orig, "diag", None)  # PostgreSQL names the constraint
+    if diagnostics is not None:
+        return diagnostics.constraint_name == "pk_participation"
+    return "participation" in str(error.orig)
+
+
+def _store_table_by_table(invitation: SurveyInvitation, response: dict,
+                          answer_rows: list[tuple], comment_rows: list[tuple]) -> None:
+    db.session.execute(_INSERT_PARTICIPATION, {"round_id": invitation.round_id,
+                                               "person_id": invitation.person_id})
+    db.session.execute(_INSERT_RESPONSE, response)
+    if answer_rows:
+        db.session.execute(_INSERT_ANSWERS, [
+            {"response_id": response["id"], "statement_key": key, "value": value}
+            for key, value in answer_rows
+        ])
+    if comment_rows:
+        db.session.execute(_INSERT_COMMENTS, [
+            {"id": id_, "response_id": response["id"], "question_key": key, "text": text}
+            for id_, key, text in comment_rows
+        ])
     if invitation.has_draft:
         db.session.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
-    return response_id
+
+
+#: The whole submit as one PostgreSQL statement, one round trip instead of five: each table's
+#: rows in a data-modifying WITH (foreign keys are checked at the end of the statement), the
+#: answers and comments as arrays.
+_STORE_POSTGRESQL = text("""
+WITH participation_row AS (
+    INSERT INTO participation (round_id, person_id) VALUES (:round_id, :person_id)
+), response_row AS (
+    INSERT INTO response (id, round_id, team_id, location, role_level, tenure_band)
+    VALUES (:response_id, :round_id, :team_id, :location, :role_level, :tenure_band)
+), answer_rows AS (
+    INSERT INTO answer (response_id, statement_key, value)
+    SELECT :response_id, statement_key, value
+    FROM unnest(CAST(:statement_keys AS varchar[]), CAST(:values AS smallint[]))
+        AS given (statement_key, value)
+), comment_rows AS (
+    INSERT INTO comment (id, response_id, question_key, text)
+    SELECT id, :response_id, question_key, text
+    FROM unnest(CAST(:comment_ids AS bigint[]), CAST(:question_keys AS varchar[]),
+                CAST(:texts AS text[])) AS given (id, question_key, text)
+)
+DELETE FROM draft WHERE invitation_id = :invitation_id
+""")
+
+
+def _store_in_one_statement(invitation: SurveyInvitation, response: dict,
+                            answer_rows: list[tuple], comment_rows: list[tuple]) -> None:
+    db.session.execute(_STORE_POSTGRESQL, {
+        "round_id": invitation.round_id, "person_id": invitation.person_id,
+        "response_id": response["id"], "team_id": response["team_id"],
+        "location": response["location"], "role_level": response["role_level"],
+        "tenure_band": response["tenure_band"],
+        "statement_keys": [key for key, _ in answer_rows],
+        "values": [value for _, value in answer_rows],
+        "comment_ids": [id_ for id_, _, _ in comment_rows],
+        "question_keys": [key for _, key, _ in comment_rows],
+        "texts": [text for _, _, text in comment_rows],
+        "invitation_id": invitation.id,
+    })
 
 
 def submit_response(invitation: Invitation) -> int:
