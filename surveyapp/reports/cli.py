@@ -198,6 +198,11 @@ def write_all_teams(round_: Round, ctx: RoundContext, organisation: str, folder:
     pending = [Job(round_.id, group_id, os.path.join(folder, name))
                for group_id, name in names.items()
                if not os.path.exists(os.path.join(folder, name))]
+    # Largest groups first: a group's PDF grows with its people (their ideas) and its teams
+    # (its heatmap), from a dozen pages to hundreds, so the long ones start at once and the
+    # short ones fill in, instead of one long PDF keeping a worker busy after the rest are done.
+    invited = {group_id: ctx.invited(group_id) for group_id in names}
+    pending.sort(key=lambda job: (-invited[job.group_id], job.path))
     done = len(names) - len(pending)
     db.session.rollback()  # the workers read on their own connections
     if not pending:
