@@ -35,19 +35,29 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+#: Sent on every response that does not set its own.
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+PRODUCTION_HEADERS = (*HEADERS, ("Strict-Transport-Security", "max-age=31536000"))
+
+
 def register(app: Flask) -> None:
     app.session_interface = SessionInterface()
-    production = app.config["ENV"] == "production"
+    defaults = PRODUCTION_HEADERS if app.config["ENV"] == "production" else HEADERS
 
     @app.after_request
     def security_headers(response: Response) -> Response:
+        # What Headers.setdefault does, with one pass over the response's headers instead of
+        # two for each of ours.
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if production:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        present = {name.lower() for name, _ in headers}  # (name, value) pairs
+        for name, value in defaults:
+            if name.lower() not in present:
+                headers.add(name, value)
         return response
