@@ -159,10 +159,8 @@ _LOCK = (select(_invitation.c.id).where(_invitation.c.token_hash == bindparam("t
          .with_for_update())
 _INSERT_PARTICIPATION = insert(_participation)
 _INSERT_RESPONSE = insert(Response.__table__)
-# RETURNING only so that SQLAlchemy sends a response's rows as one multi-row INSERT
-# ("insertmanyvalues"); without it, psycopg sends one INSERT per answer.
-_INSERT_ANSWERS = insert(Answer.__table__).returning(Answer.__table__.c.statement_key)
-_INSERT_COMMENTS = insert(Comment.__table__).returning(Comment.__table__.c.id)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_INSERT_COMMENTS = insert(Comment.__table__)
 _INSERT_DRAFT = insert(_draft)
 _UPDATE_DRAFT = update(_draft).where(_draft.c.invitation_id == bindparam("draft_of"))
 _DELETE_DRAFT = delete(_draft).where(_draft.c.invitation_id == bindparam("invitation_id"))
