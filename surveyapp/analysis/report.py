@@ -26,6 +26,10 @@ from .stats import Change, change
 from .tally import POINTS, Tally, layout_of, sum_of
 
 TOP_N = 3
+#: How many improvement ideas per question a report lists at first (the PDF, and the dashboard
+#: until asked for every one). Ideas come shuffled, so these are a random sample; a large group
+#: has tens of thousands, which no one reads in a PDF of a thousand pages.
+IDEAS_LISTED = 300
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,10 @@ class Ideas:
     question_key: str
     question: str
     texts: tuple[str, ...]
+
+    def listed(self, limit: int | None) -> tuple[str, ...]:
+        """The ideas a report lists: the first ``limit`` (None: every one; see IDEAS_LISTED)."""
+        return self.texts if limit is None else self.texts[:limit]
 
 
 @dataclass(frozen=True)

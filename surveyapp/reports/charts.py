@@ -78,10 +78,15 @@ def signed(value: float | None) -> str:
     return ("+" if value > 0 else "−") + text
 
 
+def thousands(value: int) -> str:
+    """A count with thousands separators: 44,133."""
+    return f"{value:,}"
+
+
 def register(app: Flask) -> None:
     for name, func in {
         "heat_colour": heat_colour, "heat_text_colour": heat_text_colour,
         "one_decimal": one_decimal, "two_decimals": two_decimals, "percent": percent,
-        "signed": signed,
+        "signed": signed, "thousands": thousands,
     }.items():
         app.add_template_filter(func, name)

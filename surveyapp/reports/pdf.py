@@ -33,7 +33,7 @@ from weasyprint.urls import URLFetcher
 
 from ..analysis import scores
 from ..analysis.confidentiality import ORGANISATION
-from ..analysis.report import RoundContext, TeamReport
+from ..analysis.report import IDEAS_LISTED, RoundContext, TeamReport
 from ..clock import today
 from ..models import Round
 from .charts import heat_colour, heat_text_colour
@@ -103,7 +103,7 @@ def render_pdf(report: TeamReport, aggregates: str | None = None) -> bytes:
         "reports/pdf.html", report=report, running_header=css_string(running_header(report)),
         scoring_rules=scoring_rules(), produced_on=today(),
         title=document_title(report), whole=report.group_id == ORGANISATION,
-        team_label=team_label(report),
+        team_label=team_label(report), ideas_listed=IDEAS_LISTED,
     )
     attachments = []
     if aggregates is not None:

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from ..analysis.confidentiality import ORGANISATION
+from ..analysis.report import IDEAS_LISTED
 from ..clock import today
 from ..extensions import db
 from ..rounds.operations import close_due_rounds
@@ -54,6 +55,7 @@ def dashboard(round_id: int, team_id: int):
     return render_template(
         "reports/dashboard.html", report=report, rounds=reportable_rounds(),
         groups=visible_groups(target.round), ORGANISATION=ORGANISATION,
+        ideas_listed=IDEAS_LISTED, every_idea=request.args.get("ideas") == "all",
     )
 
 

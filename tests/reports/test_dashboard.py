@@ -44,6 +44,20 @@ def test_ideas_are_masked_and_only_for_large_enough_groups(client, hr, closed_ro
     assert "07700" not in page
 
 
+def test_a_large_group_lists_a_sample_of_its_ideas_and_every_one_on_request(
+        client, hr, closed_round, monkeypatch):
+    monkeypatch.setattr("surveyapp.reports.views.IDEAS_LISTED", 1)
+    ideas = ["Fewer hand-offs between teams.", "Call me on [phone number removed]."]
+    page = client.get(url(closed_round, "Customer Care")).get_data(as_text=True)
+    assert sum(idea in page for idea in ideas) == 1
+    assert "answers, chosen at random." in page
+    every = url(closed_round, "Customer Care", "?ideas=all")
+    assert f'href="{every}#ideas-' in page
+    page = client.get(every).get_data(as_text=True)
+    assert all(idea in page for idea in ideas)
+    assert "chosen at random" not in page
+
+
 @pytest.mark.parametrize("suffix", ["", "/aggregates.csv", "/report.pdf"])
 def test_leader_gets_403_outside_their_teams_on_every_path(client, auth, closed_round, leader_of,
                                                           suffix):

@@ -267,3 +267,18 @@ def test_scoring_rules_are_the_ones_stated_in_the_scores_module():
     assert "4–5 / 3 / 1–2" in rules[2]
     assert rules[3] == ("Cronbach's alpha uses the respondents who answered every statement of "
                         "the capability.")
+
+
+def test_a_large_group_lists_a_random_sample_of_its_ideas_and_says_so(db, closed_round,
+                                                                       monkeypatch):
+    monkeypatch.setattr("surveyapp.reports.pdf.IDEAS_LISTED", 1)
+    inputs = pdf_inputs(db.session.get(Round, closed_round.round_id),
+                        closed_round.teams["Customer Care"], "Northwind Services")
+    first = inputs.report.ideas[0]
+    assert len(first.texts) >= 2
+    text = squash("\n".join(pages_text(render_pdf(inputs.report, inputs.aggregates))))
+    assert squash(f"These are 1 of the {len(first.texts)} answers, chosen at random. "
+                  "The dashboard lists every one.") in text
+    assert squash(first.texts[0]) in text
+    unlisted = set(first.texts) - {first.texts[0]}
+    assert unlisted and all(squash(idea) not in text for idea in unlisted)
