@@ -303,18 +303,15 @@ def save_answers(invitation: SurveyInvitation, answers: Mapping[str, int],
 
 
 def save_draft(invitation: Invitation, answers: Mapping[str, int],
-               comments: Mapping[str, str], step: int | None = None) -> Draft:
-    """``save_answers`` for ORM callers (the demo data, tests): the same, on ``Invitation``."""
-    draft = invitation.draft or Draft(invitation=invitation, answers={}, comments={}, step=0)
-    if draft not in db.session:
-        db.session.add(draft)
-    # New dicts, so that SQLAlchemy sees the JSON change.
-    draft.answers, draft.comments = merge_draft(draft.answers or {}, draft.comments or {},
-                                                answers, comments)
-    if step is not None:
-        draft.step = step
+               comments: Mapping[str, str], step: int | None = None) -> None:
+    """``save_answers`` for ORM callers (the demo data, tests), on ``Invitation``: flushes the
+    session first, and forgets the draft it had loaded after."""
+    loaded = invitation.__dict__.get("draft")
     db.session.flush()
-    return draft
+    save_answers(read_invitation(invitation.id), answers, comments, step)
+    if loaded is not None:
+        db.session.expire(loaded)
+    db.session.expire(invitation, ["draft"])
 
 
 def store_response(invitation: SurveyInvitation) -> int:
