@@ -7,6 +7,10 @@ writes cannot wait for the lock and fails at once with "database is locked"; tak
 at ``BEGIN`` lets SQLite's busy timeout queue concurrent writers instead. Read-only requests
 (GET, HEAD) use a plain deferred ``BEGIN`` so that they never wait for a writer.
 
+Deleted rows leave nothing readable behind: ``secure_delete`` overwrites them with zeros, and
+after a commit that deleted what should not linger (``checkpoint_after_commit``: a round's
+pending responses and drafts when it closes) the WAL is checkpointed and truncated.
+
 Writers wait for their turn in ``WriterQueue`` before ``BEGIN IMMEDIATE``: SQLite's busy handler
 lets a writer that finds the database locked sleep and try again, backing off to 100 ms a sleep,
 so under load the lock sits idle while the writers sleep (submits at p99 took a second). In the
@@ -20,10 +24,11 @@ import os
 import sqlite3
 import threading
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db
@@ -179,6 +184,7 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         cursor.close()
 
@@ -198,3 +204,34 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
             if isinstance(error, sqlite3.Error):
                 raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
             raise
+
+
+def checkpoint_after_commit() -> None:
+    """Once the session's transaction commits, copy SQLite's WAL into the database and
+    truncate it, so that the WAL keeps no copy of the rows the transaction deleted (they are
+    zeroed in the database itself by ``secure_delete``). Nothing on PostgreSQL."""
+    db.session.info["checkpoint_after_commit"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint(session: Session) -> None:
+    if not session.info.pop("checkpoint_after_commit", False):
+        return
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    connection = bind.raw_connection()
+    try:
+        busy, _, _ = connection.driver_connection.execute(
+            "PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            current_app.logger.warning("SQLite's WAL could not be truncated after a round "
+                                       "closed (a reader held it); it will be at the next "
+                                       "checkpoint.")
+    finally:
+        connection.close()
+
+
+@event.listens_for(Session, "after_rollback")
+def _no_checkpoint(session: Session) -> None:
+    session.info.pop("checkpoint_after_commit", None)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     Integer,
+    LargeBinary,
     SmallInteger,
     Text,
     CheckConstraint,
@@ -289,7 +290,8 @@ class Invitation(db.Model):
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
     #: Random per invitation; the token is an HMAC of it, so links can be produced again.
     nonce: Mapped[str] = mapped_column(String(32))
-    #: SHA-256 (hex) of the token in the link.
+    #: HMAC-SHA-256 (hex) of the token in the link under the server's key: a log line holding
+    #: a link cannot be matched to an invitation without that key.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: When the invitation e-mail went out (None: not yet).
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -307,7 +309,8 @@ class Invitation(db.Model):
 class Participation(db.Model):
     """The fact that a person has submitted in a round, stored apart from what they answered.
 
-    No timestamp: together with the order of responses it could link a person to an answer.
+    No timestamp. It is written in the same transaction as the sealed ``PendingResponse``, never
+    beside a readable response (see ``PendingResponse``).
     """
 
     __tablename__ = "participation"
@@ -320,25 +323,6 @@ class Participation(db.Model):
     )
 
 
-class Draft(db.Model):
-    """Answers saved as the employee goes, tied to the invitation; deleted when they submit."""
-
-    __tablename__ = "draft"
-
-    invitation_id: Mapped[int] = mapped_column(
-        ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True
-    )
-    #: {statement key: 1..5}
-    answers: Mapped[dict] = mapped_column(JSON, default=dict)
-    #: {question key: text}
-    comments: Mapped[dict] = mapped_column(JSON, default=dict)
-    #: The last step the employee reached, to resume there.
-    step: Mapped[int] = mapped_column(default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    invitation: Mapped[Invitation] = relationship(back_populates="draft")
-
-
 def random_id() -> int:
     """A random 62-bit key: unlike a sequence, it says nothing about the order of inserts."""
     return secrets.randbits(62) or 1
@@ -346,6 +330,67 @@ def random_id() -> int:
 
 #: BIGINT, but INTEGER on SQLite so that the column is the table's rowid.
 RandomKey = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Draft(db.Model):
+    """Answers saved as the employee goes, sealed; deleted when they submit or the round closes.
+
+    The answers, comments and step are encrypted under a key derived from the link's token
+    (``surveyapp/sealing.py``), which is never stored: a copy of the database cannot read a
+    draft, nor what it said before the employee changed it.
+    """
+
+    __tablename__ = "draft"
+
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Nonce and AES-GCM ciphertext of {"answers", "comments", "step"}, padded to a size class.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="draft")
+
+
+class PendingResponse(db.Model):
+    """A submitted response waiting, sealed, for its round to close.
+
+    A submit stores the participation and this row in one transaction, so the two share a
+    transaction id (PostgreSQL) and a place in the order of writes (SQLite). What links them
+    is therefore sealed under the server's key: the team, attributes, answers and comments.
+    When the round closes, every pending response of the round is opened and written to
+    ``response``, ``answer`` and ``comment`` in one transaction, in a random order and with
+    fresh keys, and the pending rows are deleted: a readable response never shares a
+    transaction, an order or a time with the person who gave it.
+    """
+
+    __tablename__ = "pending_response"
+
+    id: Mapped[int] = mapped_column(RandomKey, primary_key=True, default=random_id)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    #: Nonce and AES-GCM ciphertext of the response, padded to a size class.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LinkExport(db.Model):
+    """Survey links taken out of the application: the links CSV, ``flask round links``.
+
+    Whoever holds a link can answer in that person's name, so every export is recorded and
+    shown on the round's page and on every report of the round.
+    """
+
+    __tablename__ = "link_export"
+    __table_args__ = (CheckConstraint("links >= 0", name="links_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    #: The HR admin who downloaded the links; None for the command line.
+    user_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    #: Who exported, as reports show it (kept when the account is deleted).
+    exported_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: How many links the export held.
+    links: Mapped[int] = mapped_column(default=0)
 
 
 class Response(db.Model):

@@ -10,12 +10,14 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
 from ..orgtree import OrgTree
+from ..survey.release import ReleaseError, release_responses
 from .tallies import store_tallies
 from .tokens import hash_token, new_nonce, token_for
 
@@ -189,14 +191,21 @@ def count_invitees(round_: Round) -> tuple[int, int]:
 
 
 def close_round(round_: Round) -> Round:
-    """Close an open round now and store its teams' tallies for the reports.
+    """Close an open round now: its sealed responses become readable responses, in a random
+    order (``survey/release.py``), its drafts go, and its teams' tallies are stored for the
+    reports.
 
-    :raise RoundError: when it is not open.
+    :raise RoundError: when it is not open, or its responses cannot be opened (then nothing
+        has changed: the caller rolls back).
     """
     _require(round_, RoundStatus.OPEN, "Only an open round can be closed.")
     round_.status = RoundStatus.CLOSED
     round_.closed_at = utcnow()
     db.session.flush()
+    try:
+        release_responses(round_)
+    except ReleaseError as error:
+        raise RoundError(str(error)) from error
     store_tallies(round_)
     return round_
 
@@ -228,13 +237,25 @@ def delete_draft(round_: Round) -> None:
 
 
 def close_due_rounds(today: date) -> int:
-    """Close every open round whose closing date has passed; return how many were closed."""
+    """Close every open round whose closing date has passed; return how many were closed.
+
+    A round that cannot close (its responses do not open, see ``close_round``) stays open and
+    is logged; the others close.
+    """
     due = db.session.scalars(
         select(Round).where(Round.status == RoundStatus.OPEN, Round.closes_on < today)
     ).all()
+    closed = 0
     for round_ in due:
-        close_round(round_)
-    return len(due)
+        try:
+            with db.session.begin_nested():
+                close_round(round_)
+        except RoundError as error:
+            current_app.logger.error("Round %s (%s) is due but cannot close: %s",
+                                     round_.id, round_.name, error)
+            continue
+        closed += 1
+    return closed
 
 
 def _require(round_: Round, status: str, message: str) -> None:

@@ -1,10 +1,11 @@
 """Invitation tokens: unguessable, never stored, and reproducible by the server alone.
 
 Each invitation has a random nonce; its token is an HMAC of the nonce under a server key, so the
-database holds only the nonce and a SHA-256 of the token. Someone who reads the database cannot
-build a link (they lack the key); the server can print the same link again for a reminder or
-the links CSV. Changing the key (``INVITATION_KEY``, by default the secret key) invalidates every
-outstanding link.
+database holds only the nonce and a keyed hash of the token. Someone who reads the database cannot
+build a link (they lack the key), nor match a link seen elsewhere (a web server's access log) to
+an invitation; the server can print the same link again for a reminder or the links CSV.
+Changing the key (``INVITATION_KEY``, by default the secret key) invalidates every outstanding
+link.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import current_app
+from ..sealing import server_key
 
 TOKEN_LENGTH = 32  # characters of URL-safe base64: 192 bits
 
@@ -23,20 +24,17 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def _key() -> bytes:
-    key = current_app.config.get("INVITATION_KEY") or current_app.config["SECRET_KEY"]
-    return str(key).encode()
-
-
 def token_for(nonce: str) -> str:
     """Return the token of the invitation with ``nonce``."""
-    digest = hmac.new(_key(), b"invitation:" + nonce.encode(), hashlib.sha256).digest()
+    digest = hmac.new(server_key(), b"invitation:" + nonce.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:TOKEN_LENGTH]
 
 
 def hash_token(token: str) -> str:
-    """Return the hex SHA-256 of ``token``, as stored in ``Invitation.token_hash``."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    """Return the keyed hash of ``token`` (hex HMAC-SHA-256), as stored in
+    ``Invitation.token_hash``: unlike a plain hash, it cannot be worked out from a link found
+    in a log without the server's key."""
+    return hmac.new(server_key(), b"token hash:" + token.encode(), hashlib.sha256).hexdigest()
 
 
 def looks_like_token(token: str) -> bool:

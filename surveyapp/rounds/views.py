@@ -412,7 +412,12 @@ def close(round_id: int):
         flash("Only an open round can be closed.", "error")
         return redirect(url_for(".show", round_id=round_id))
     if request.method == "POST":
-        close_round(round_)
+        try:
+            close_round(round_)
+        except RoundError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for(".show", round_id=round_id))
         db.session.commit()
         flash(f"“{round_.name}” is closed. Its results are ready.", "success")
         return redirect(url_for(".show", round_id=round_id))

@@ -1,7 +1,10 @@
 """The employee's side of a round: find the invitation, save answers as they go, submit.
 
-Submitting stores the response with the round, the team and coarse attributes only, records the
-participation apart from it, and deletes the draft, all in one transaction.
+A draft is sealed under a key derived from the link's token (``surveyapp/sealing.py``), which
+only the employee's requests carry. Submitting records the participation, stores the response
+sealed under the server's key as a ``PendingResponse`` (with the team and coarse attributes),
+and deletes the draft, all in one transaction; the round's pending responses become readable
+responses, all at once and in a random order, when it closes (``survey/release.py``).
 
 Survey pages are the busiest in the application (every employee, several times), so their path
 reads and writes with prepared Core statements and plain values instead of ORM objects: one
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy import Text, and_, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,18 +29,25 @@ from ..database import reading_connection
 from ..extensions import db
 from ..instrument import COMMENT_MAX_LENGTH, Instrument
 from ..models import (
-    Answer,
-    Comment,
     Draft,
     Invitation,
     Participation,
+    PendingResponse,
     Person,
-    Response,
     Round,
     RoundStatus,
     random_id,
 )
-from ..rounds.tokens import hash_token, looks_like_token
+from ..rounds.tokens import hash_token, looks_like_token, token_for
+from ..sealing import (
+    SealError,
+    draft_context,
+    draft_key,
+    open_sealed,
+    response_context,
+    response_key,
+    seal,
+)
 from .steps import Step, steps_of
 
 
@@ -111,6 +122,8 @@ class SurveyInvitation:
     person_id: int
     #: The person's team when the round was launched: the response is counted there.
     team_id: int
+    #: The secret of the link, which opens the draft; held only while a request lasts.
+    token: str
     round: SurveyRound
     #: The round's instrument as stored (JSON text), the key of ``survey_of``.
     instrument_json: str
@@ -144,7 +157,7 @@ _READ = select(
     # As text: the key of the parsed survey's cache, not parsed again on every request.
     cast(_round.c.instrument, Text).label("instrument_json"),
     _person.c.location, _person.c.role_level, _person.c.tenure_band,
-    _draft.c.invitation_id.label("draft_id"), _draft.c.answers, _draft.c.comments, _draft.c.step,
+    _draft.c.invitation_id.label("draft_id"), _draft.c.sealed,
     _participation.c.person_id.label("participant"),
 ).select_from(
     _invitation.join(_round, _round.c.id == _invitation.c.round_id)
@@ -157,29 +170,40 @@ _READ_BY_TOKEN = _READ.where(_invitation.c.token_hash == bindparam("token_hash")
 _READ_BY_ID = _READ.where(_invitation.c.id == bindparam("invitation_id"))
 _LOCK = (select(_invitation.c.id).where(_invitation.c.token_hash == bindparam("token_hash"))
          .with_for_update())
+_NONCE = select(_invitation.c.nonce).where(_invitation.c.id == bindparam("invitation_id"))
 _INSERT_PARTICIPATION = insert(_participation)
-_INSERT_RESPONSE = insert(Response.__table__)
-_INSERT_ANSWERS = insert(Answer.__table__)
-_INSERT_COMMENTS = insert(Comment.__table__)
+_INSERT_PENDING = insert(PendingResponse.__table__)
 _INSERT_DRAFT = insert(_draft)
 _UPDATE_DRAFT = update(_draft).where(_draft.c.invitation_id == bindparam("draft_of"))
 _DELETE_DRAFT = delete(_draft).where(_draft.c.invitation_id == bindparam("invitation_id"))
 
 
-def _survey_invitation(row) -> SurveyInvitation:
+def _survey_invitation(row, token: str) -> SurveyInvitation:
+    draft = _open_draft(row.id, token, row.sealed) if row.draft_id is not None else None
     has_draft = row.draft_id is not None
+    draft = draft or {}
     return SurveyInvitation(
         id=row.id, round_id=row.round_id, person_id=row.person_id, team_id=row.team_id,
-        round=SurveyRound(id=row.round_id, name=row.name, status=row.status,
+        token=token, round=SurveyRound(id=row.round_id, name=row.name, status=row.status,
                           opens_on=row.opens_on, closes_on=row.closes_on,
                           min_group_size=row.min_group_size,
                           min_comment_group_size=row.min_comment_group_size),
         instrument_json=row.instrument_json, location=row.location, role_level=row.role_level,
         tenure_band=row.tenure_band, has_draft=has_draft,
-        answers=(row.answers or {}) if has_draft else {},
-        comments=(row.comments or {}) if has_draft else {},
-        step=row.step if has_draft else 0, submitted=row.participant is not None,
+        answers=draft.get("answers") or {}, comments=draft.get("comments") or {},
+        step=draft.get("step") or 0, submitted=row.participant is not None,
     )
+
+
+def _open_draft(invitation_id: int, token: str, sealed: bytes) -> dict | None:
+    """The draft's answers, comments and step; None (start again) when it does not open,
+    which only a damaged row can cause: the token that found the invitation is its key."""
+    try:
+        return open_sealed(draft_key(token), sealed, draft_context(invitation_id))
+    except SealError:
+        current_app.logger.warning("The draft of invitation %s does not open; it is replaced "
+                                   "by the next answers saved.", invitation_id)
+        return None
 
 
 def find_invitation(token: str) -> SurveyInvitation | None:
@@ -193,13 +217,22 @@ def find_invitation(token: str) -> SurveyInvitation | None:
     # session's bookkeeping, which cost a third of the page.
     with reading_connection() as connection:
         row = connection.execute(_READ_BY_TOKEN, {"token_hash": hash_token(token)}).first()
-    return None if row is None else _survey_invitation(row)
+    return None if row is None else _survey_invitation(row, token)
 
 
-def read_invitation(invitation_id: int) -> SurveyInvitation | None:
-    """Return the invitation with this id as it stands now, or None."""
+def read_invitation(invitation_id: int, token: str | None = None) -> SurveyInvitation | None:
+    """Return the invitation with this id as it stands now, or None.
+
+    ``token``: the link's, when the caller has it; else the server works it out from the
+    invitation's nonce (the demo data and the tests).
+    """
+    if token is None:
+        nonce = db.session.scalar(_NONCE, {"invitation_id": invitation_id})
+        if nonce is None:
+            return None
+        token = token_for(nonce)
     row = db.session.execute(_READ_BY_ID, {"invitation_id": invitation_id}).first()
-    return None if row is None else _survey_invitation(row)
+    return None if row is None else _survey_invitation(row, token)
 
 
 def find_for_writing(token: str) -> SurveyInvitation | None:
@@ -216,7 +249,7 @@ def find_for_writing(token: str) -> SurveyInvitation | None:
     if not looks_like_token(token):
         return None
     invitation_id = db.session.scalar(_LOCK, {"token_hash": hash_token(token)})
-    return None if invitation_id is None else read_invitation(invitation_id)
+    return None if invitation_id is None else read_invitation(invitation_id, token)
 
 
 @dataclass(frozen=True)
@@ -294,12 +327,14 @@ def save_answers(invitation: SurveyInvitation, answers: Mapping[str, int],
     ``invitation`` must come from ``find_for_writing`` (read under the lock).
     """
     answers, comments = merge_draft(invitation.answers, invitation.comments, answers, comments)
-    values = {"answers": answers, "comments": comments,
-              "step": invitation.step if step is None else step}
+    sealed = seal(draft_key(invitation.token), {
+        "answers": answers, "comments": comments,
+        "step": invitation.step if step is None else step,
+    }, draft_context(invitation.id))
     if invitation.has_draft:
-        db.session.execute(_UPDATE_DRAFT, {"draft_of": invitation.id, **values})
+        db.session.execute(_UPDATE_DRAFT, {"draft_of": invitation.id, "sealed": sealed})
     else:
-        db.session.execute(_INSERT_DRAFT, {"invitation_id": invitation.id, **values})
+        db.session.execute(_INSERT_DRAFT, {"invitation_id": invitation.id, "sealed": sealed})
 
 
 def save_draft(invitation: Invitation, answers: Mapping[str, int],
@@ -314,42 +349,50 @@ def save_draft(invitation: Invitation, answers: Mapping[str, int],
     db.session.expire(invitation, ["draft"])
 
 
-def store_response(invitation: SurveyInvitation) -> int:
-    """Store the invitation's draft as an anonymous response, record participation, delete draft.
+def store_response(invitation: SurveyInvitation) -> None:
+    """Seal the invitation's draft as a pending response, record participation, delete draft.
 
-    ``invitation`` must come from ``find_for_writing`` (read under the lock). Prepared
-    statements of plain rows: on SQLite every submit holds the write lock until it commits, so
-    the work done meanwhile sets how many submits a second it can take; PostgreSQL takes it
-    all in one statement.
+    ``invitation`` must come from ``find_for_writing`` (read under the lock). The response
+    holds the team and coarse attributes, never the person; it stays sealed under the
+    server's key until the round closes (``PendingResponse``). Prepared statements of plain
+    rows: on SQLite every submit holds the write lock until it commits, so the work done
+    meanwhile sets how many submits a second it can take; PostgreSQL takes it all in one
+    statement.
 
     :raise AlreadySubmitted: when this person has already submitted in this round (also when
         two submits race: the participation's primary key lets only one through; the session
         is rolled back).
-    :return: the new response's id.
     """
     if invitation.submitted:
         raise AlreadySubmitted()
     survey = invitation.survey
     answers, comments = invitation.answers, invitation.comments
-    response = {
-        "id": random_id(), "round_id": invitation.round_id, "team_id": invitation.team_id,
-        "location": invitation.location, "role_level": invitation.role_level,
-        "tenure_band": invitation.tenure_band,
-    }
-    answer_rows = [(key, int(answers[key])) for key in survey.statement_keys if key in answers]
-    comment_rows = [(random_id(), key, comments[key][:COMMENT_MAX_LENGTH])
-                    for key in survey.question_keys if comments.get(key, "").strip()]
+    sealed = seal(response_key(invitation.round_id), {
+        "team_id": invitation.team_id, "location": invitation.location,
+        "role_level": invitation.role_level, "tenure_band": invitation.tenure_band,
+        "answers": {key: int(answers[key]) for key in survey.statement_keys if key in answers},
+        "comments": {key: comments[key][:COMMENT_MAX_LENGTH] for key in survey.question_keys
+                     if comments.get(key, "").strip()},
+    }, response_context(invitation.round_id))
     try:
         if db.session.get_bind().dialect.name == "postgresql":
-            _store_in_one_statement(invitation, response, answer_rows, comment_rows)
+            db.session.execute(_STORE_POSTGRESQL, {
+                "round_id": invitation.round_id, "person_id": invitation.person_id,
+                "pending_id": random_id(), "sealed": sealed, "invitation_id": invitation.id,
+            })
         else:
-            _store_table_by_table(invitation, response, answer_rows, comment_rows)
+            db.session.execute(_INSERT_PARTICIPATION, {"round_id": invitation.round_id,
+                                                       "person_id": invitation.person_id})
+            db.session.execute(_INSERT_PENDING, {"id": random_id(),
+                                                 "round_id": invitation.round_id,
+                                                 "sealed": sealed})
+            if invitation.has_draft:
+                db.session.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
     except IntegrityError as error:
         if not _is_second_participation(error):
             raise
         db.session.rollback()
         raise AlreadySubmitted() from None
-    return response["id"]
 
 
 def _is_second_participation(error: IntegrityError) -> bool:
@@ -359,66 +402,19 @@ def _is_second_participation(error: IntegrityError) -> bool:
     return "participation" in str(error.orig)
 
 
-def _store_table_by_table(invitation: SurveyInvitation, response: dict,
-                          answer_rows: list[tuple], comment_rows: list[tuple]) -> None:
-    db.session.execute(_INSERT_PARTICIPATION, {"round_id": invitation.round_id,
-                                               "person_id": invitation.person_id})
-    db.session.execute(_INSERT_RESPONSE, response)
-    if answer_rows:
-        db.session.execute(_INSERT_ANSWERS, [
-            {"response_id": response["id"], "statement_key": key, "value": value}
-            for key, value in answer_rows
-        ])
-    if comment_rows:
-        db.session.execute(_INSERT_COMMENTS, [
-            {"id": id_, "response_id": response["id"], "question_key": key, "text": text}
-            for id_, key, text in comment_rows
-        ])
-    if invitation.has_draft:
-        db.session.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
-
-
-#: The whole submit as one PostgreSQL statement, one round trip instead of five: each table's
-#: rows in a data-modifying WITH (foreign keys are checked at the end of the statement), the
-#: answers and comments as arrays.
+#: The whole submit as one PostgreSQL statement, one round trip instead of three: each table's
+#: rows in a data-modifying WITH (foreign keys are checked at the end of the statement).
 _STORE_POSTGRESQL = text("""
 WITH participation_row AS (
     INSERT INTO participation (round_id, person_id) VALUES (:round_id, :person_id)
-), response_row AS (
-    INSERT INTO response (id, round_id, team_id, location, role_level, tenure_band)
-    VALUES (:response_id, :round_id, :team_id, :location, :role_level, :tenure_band)
-), answer_rows AS (
-    INSERT INTO answer (response_id, statement_key, value)
-    SELECT :response_id, statement_key, value
-    FROM unnest(CAST(:statement_keys AS varchar[]), CAST(:values AS smallint[]))
-        AS given (statement_key, value)
-), comment_rows AS (
-    INSERT INTO comment (id, response_id, question_key, text)
-    SELECT id, :response_id, question_key, text
-    FROM unnest(CAST(:comment_ids AS bigint[]), CAST(:question_keys AS varchar[]),
-                CAST(:texts AS text[])) AS given (id, question_key, text)
+), pending_row AS (
+    INSERT INTO pending_response (id, round_id, sealed) VALUES (:pending_id, :round_id, :sealed)
 )
 DELETE FROM draft WHERE invitation_id = :invitation_id
 """)
 
 
-def _store_in_one_statement(invitation: SurveyInvitation, response: dict,
-                            answer_rows: list[tuple], comment_rows: list[tuple]) -> None:
-    db.session.execute(_STORE_POSTGRESQL, {
-        "round_id": invitation.round_id, "person_id": invitation.person_id,
-        "response_id": response["id"], "team_id": response["team_id"],
-        "location": response["location"], "role_level": response["role_level"],
-        "tenure_band": response["tenure_band"],
-        "statement_keys": [key for key, _ in answer_rows],
-        "values": [value for _, value in answer_rows],
-        "comment_ids": [id_ for id_, _, _ in comment_rows],
-        "question_keys": [key for _, key, _ in comment_rows],
-        "texts": [text for _, _, text in comment_rows],
-        "invitation_id": invitation.id,
-    })
-
-
-def submit_response(invitation: Invitation) -> int:
+def submit_response(invitation: Invitation) -> None:
     """``store_response`` for ORM callers (the demo data, tests), on ``Invitation``: flushes
     the session first, and forgets the deleted draft after.
 
@@ -426,8 +422,7 @@ def submit_response(invitation: Invitation) -> int:
     """
     db.session.flush()
     draft = db.session.get(Draft, invitation.id)
-    response_id = store_response(read_invitation(invitation.id))
+    store_response(read_invitation(invitation.id))
     if draft is not None:
         db.session.expunge(draft)
     db.session.expire(invitation, ["draft"])
-    return response_id
