@@ -51,6 +51,7 @@ from surveyapp.models import (
     round_scope,
 )
 from surveyapp.rounds.tallies import store_tallies
+from surveyapp.sealing import draft_context, draft_key, seal
 from surveyapp.survey.steps import steps_of
 
 from . import organisation as org
@@ -97,6 +98,11 @@ def token_for(nonce: str) -> str:
     """surveyapp.rounds.tokens.token_for under the benchmark's key (no app context needed)."""
     digest = hmac.new(SECRET_KEY.encode(), b"invitation:" + nonce.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:32]
+
+
+def hash_token(token: str) -> str:
+    """surveyapp.rounds.tokens.hash_token under the benchmark's key."""
+    return hmac.new(SECRET_KEY.encode(), b"token hash:" + token.encode(), hashlib.sha256).hexdigest()
 
 
 def bench_config(url: str) -> dict:
@@ -245,7 +251,7 @@ class Generator:
             out[person.id] = (self.invitation_id, token)
             rows.append({"id": self.invitation_id, "round_id": round_id, "person_id": person.id,
                          "team_id": person.team_id, "nonce": nonce,
-                         "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                         "token_hash": hash_token(token),
                          "sent_at": sent, "reminder_batch": 0})
         self.write(Invitation, rows)
         return out
@@ -294,9 +300,11 @@ class Generator:
         ideas, obstacles = Deck(IDEAS, self.rng), Deck(OBSTACLES, self.rng)
         self.write(Draft, ({
             "invitation_id": invited[p.id][0],
-            "answers": simulate_answers(self.instrument, levels[p.team_id], self.rng),
-            "comments": simulate_comments(self.rng, ideas, obstacles),
-            "step": last_step, "updated_at": CREATED,
+            "sealed": seal(draft_key(invited[p.id][1]), {
+                "answers": simulate_answers(self.instrument, levels[p.team_id], self.rng),
+                "comments": simulate_comments(self.rng, ideas, obstacles),
+                "step": last_step,
+            }, draft_context(invited[p.id][0])),
         } for p in drafted))
         tokens = [invited[p.id][1] for p in drafted]
         split = len(tokens) * 3 // 4

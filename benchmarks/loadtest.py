@@ -65,8 +65,8 @@ from surveyapp.directory.csv_import import parse_people_csv
 from surveyapp.directory.importing import apply_import, plan_import
 from surveyapp.extensions import db
 from surveyapp.instrument import load_default
-from surveyapp.models import Answer, Draft, Invitation, Participation, Response, Team
-from surveyapp.rounds.operations import create_round, launch_round
+from surveyapp.models import Answer, Draft, Invitation, Participation, Response, Round, Team
+from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.rounds.tokens import token_for
 from tests.pgcluster import create_database, start_cluster
 
@@ -455,7 +455,13 @@ class Outcome:
         )
 
 
-def check_database(outcome: Outcome, url: str, round_id: int) -> None:
+def check_database(outcome: Outcome, url: str, instance: Path, round_id: int) -> None:
+    """Close the round (its sealed responses become readable) and count what was stored."""
+    with app_context(url, instance):
+        outcome.drafts = db.session.scalar(select(func.count()).select_from(Draft).join(Invitation)
+                                           .where(Invitation.round_id == round_id))
+        close_round(db.session.get(Round, round_id))
+        db.session.commit()
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -464,8 +470,6 @@ def check_database(outcome: Outcome, url: str, round_id: int) -> None:
                 select(func.count()).select_from(Response).where(of_round))
             outcome.participations = conn.scalar(select(func.count()).select_from(Participation)
                                                  .where(Participation.round_id == round_id))
-            outcome.drafts = conn.scalar(select(func.count()).select_from(Draft).join(Invitation)
-                                         .where(Invitation.round_id == round_id))
             stored = Counter(conn.execute(select(Answer.statement_key, Answer.value)
                                           .join(Response).where(of_round)).all())
             per_response = conn.execute(select(func.count(Answer.statement_key))
@@ -529,7 +533,7 @@ def run(database: str, url: str, work: Path, invitations: int, phases=PHASES,
                 text = f.read().decode(errors="replace")
             outcome.locked = text.count("database is locked")
             outcome.tracebacks = text.count("Traceback (most recent call last)")
-            check_database(outcome, url, round_.round_id)
+            check_database(outcome, url, instance, round_.round_id)
             outcomes.append(outcome)
     return outcomes
 

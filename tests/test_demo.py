@@ -27,6 +27,8 @@ from surveyapp.models import (
 )
 from surveyapp.orgtree import OrgTree
 
+from .sealed import pending_responses
+
 CREDENTIAL_RE = re.compile(r"e-mail:\s+(\S+)\n\s+password:\s+(\S+)")
 
 
@@ -212,6 +214,9 @@ def test_demo_rounds_are_two_closed_ones_and_a_partly_answered_open_one(runner, 
     assert rounds[2].opens_on < today() < rounds[2].closes_on
     responses = dict(db.session.execute(
         select(Response.round_id, func.count()).group_by(Response.round_id)).all())
+    # The open round's responses stay sealed until it closes.
+    assert rounds[2].id not in responses
+    responses[rounds[2].id] = len(pending_responses(rounds[2].id))
     invited = dict(db.session.execute(
         select(Invitation.round_id, func.count()).group_by(Invitation.round_id)).all())
     assert all(invited[r.id] == 100 for r in rounds)

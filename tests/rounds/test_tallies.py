@@ -11,6 +11,8 @@ from surveyapp.rounds.operations import close_due_rounds, close_round, create_ro
 from surveyapp.rounds.tallies import compute_tallies, load_tallies, stored_tallies
 from surveyapp.survey.operations import save_draft, submit_response
 
+from ..sealed import pending_responses
+
 KEYS = load_default().statement_keys
 
 
@@ -37,11 +39,11 @@ def answered_round(db, make_team, make_person):
     return round_, {"care": care.id, "north": north.id, "sales": sales.id}
 
 
-def test_an_open_round_is_tallied_from_its_answers(db, make_team, make_person):
+def test_an_open_round_has_no_readable_answer_to_tally(db, make_team, make_person):
     round_, teams = answered_round(db, make_team, make_person)
     assert stored_tallies(round_) is None
-    tallies = load_tallies(round_)
-    assert {t: tallies[t].responses for t in tallies} == {teams["care"]: 3, teams["north"]: 1}
+    assert load_tallies(round_) == {}
+    assert len(pending_responses(round_.id)) == 4  # sealed until the round closes
 
 
 def test_closing_stores_every_teams_tally_as_computed_from_the_answers(db, make_team,

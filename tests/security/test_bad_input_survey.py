@@ -38,6 +38,7 @@ from surveyapp.models import (
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.rounds.tokens import token_for
 
+from ..sealed import drafts, pending_responses
 from ..survey import conftest as survey_fixtures
 
 #: The survey tests' open round (Care: 3 people, North: 4), as a fixture of this module too.
@@ -88,13 +89,22 @@ def draft_state(db) -> list[tuple]:
     """Every draft as plain values, read fresh (the request's session may have cached them)."""
     db.session.rollback()
     db.session.expire_all()
-    return sorted((d.invitation_id, d.step, sorted(d.answers.items()), sorted(d.comments.items()))
-                  for d in db.session.scalars(select(Draft)))
+    return sorted((d["invitation_id"], d["step"], sorted(d["answers"].items()),
+                   sorted(d["comments"].items())) for d in drafts())
 
 
 def stored_rows(db) -> tuple[int, int, int, int]:
+    """(responses, answers, comments, participations) submitted: sealed until the round
+    closes, so none is readable yet."""
     db.session.rollback()
-    return (count(db, Response), count(db, Answer), count(db, Comment), count(db, Participation))
+    assert count(db, Response) == count(db, Answer) == count(db, Comment) == 0
+    pending = pending_responses()
+    return (len(pending), sum(len(p["answers"]) for p in pending),
+            sum(len(p["comments"]) for p in pending), count(db, Participation))
+
+
+def stored_comments(db) -> list[str]:
+    return [text for p in pending_responses() for text in p["comments"].values()]
 
 
 def body(response) -> str:
@@ -211,7 +221,7 @@ def test_nul_characters_are_dropped_from_comments_and_ignored_elsewhere(client, 
     assert draft_state(db)[0][2:] == ([(STATEMENTS[0], 3)], [("improve", "Fewer hand-offs")])
     assert client.post(f"/s/{open_round.token}/submit").status_code == 302
     assert stored_rows(db) == (1, 1, 1, 1)
-    assert [c.text for c in db.session.scalars(select(Comment))] == ["Fewer hand-offs"]
+    assert stored_comments(db) == ["Fewer hand-offs"]
 
 
 def test_a_comment_of_exactly_the_limit_is_kept_whole(client, db, open_round):
@@ -330,9 +340,9 @@ def test_a_submit_with_any_body_stores_the_draft_and_nothing_posted_with_it(clie
                                  "round_id": "99999999999999999999", "person_id": "-1"})
     assert response.status_code == 302
     db.session.rollback()
-    assert [(a.statement_key, a.value) for a in db.session.scalars(select(Answer))] == \
-        [(STATEMENTS[0], 4)]
-    assert [c.text for c in db.session.scalars(select(Comment))] == ["<b>Kept</b>"]
+    [pending] = pending_responses()
+    assert pending["answers"] == {STATEMENTS[0]: 4}
+    assert stored_comments(db) == ["<b>Kept</b>"]
     assert count(db, Participation) == 1 and count(db, Draft) == 0
 
 

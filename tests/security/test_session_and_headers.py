@@ -24,6 +24,7 @@ from surveyapp.extensions import db as _db
 from surveyapp.models import Draft, Invitation, Participation, Round, RoundStatus
 
 from ..conftest import _test_config
+from ..sealed import draft_of
 from .conftest import INSTRUMENT, signed_in
 from .test_authorization_matrix import MATRIX, build_url, fetch, is_survey
 
@@ -94,9 +95,9 @@ def step_url(world, key="employee"):
 
 def draft_answers(db, person_id: int) -> dict | None:
     db.session.rollback()
-    draft = db.session.scalar(select(Draft).join(Invitation).where(
+    invitation_id = db.session.scalar(select(Draft.invitation_id).join(Invitation).where(
         Invitation.person_id == person_id))
-    return dict(draft.answers) if draft else None
+    return dict(draft_of(invitation_id)["answers"]) if invitation_id else None
 
 
 def test_the_survey_takes_posts_without_a_csrf_token_from_its_own_pages(client, world, db):

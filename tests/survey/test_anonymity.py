@@ -7,7 +7,8 @@ migration that added a linking column would fail them too.
 from sqlalchemy import inspect, select, types
 
 from surveyapp.instrument import load_default
-from surveyapp.models import Answer, Comment, Participation, Response
+from surveyapp.models import Answer, Comment, Participation, PendingResponse, Response, Round
+from surveyapp.rounds.operations import close_round
 
 #: The only columns each table of answers may have.
 ANSWER_TABLES = {
@@ -58,15 +59,32 @@ def test_participation_records_who_took_part_and_nothing_else(db):
         {"round", "person"}
 
 
-def test_a_submitted_response_has_a_random_key_and_no_trace_of_its_invitation(client, db, open_round):
+def test_drafts_and_pending_responses_hold_nothing_readable(db):
+    schema = inspect(db.engine)
+    assert {c["name"] for c in schema.get_columns("draft")} == {"invitation_id", "sealed"}
+    assert {c["name"] for c in schema.get_columns("pending_response")} == \
+        {"id", "round_id", "sealed"}
+
+
+def test_a_response_is_readable_only_after_the_round_closes_with_a_random_key(client, db,
+                                                                              open_round):
     statement = load_default().capabilities[0].statements[0].key
     for token in open_round.tokens[:3]:
         client.post(f"/s/{token}/step/1", data={f"s:{statement}": "4", "action": "next"})
+        client.post(f"/s/{token}/step/8", data={"q:improve": f"Idea from {token}"})
         assert client.post(f"/s/{token}/submit").status_code == 302
 
+    assert db.session.scalars(select(Response)).all() == []
+    sealed = db.session.scalars(select(PendingResponse.sealed)).all()
+    assert len(sealed) == 3
+    assert not any(b"Idea from" in blob for blob in sealed)
+    assert db.session.scalar(select(Participation).limit(1)) is not None
+
+    close_round(db.session.get(Round, open_round.round_id))
+    db.session.commit()
     responses = db.session.scalars(select(Response)).all()
     assert len(responses) == 3
-    assert db.session.scalar(select(Participation).limit(1)) is not None
+    assert db.session.scalar(select(PendingResponse).limit(1)) is None
     # Random 62-bit keys: not 1, 2, 3, so the order of responses says nothing of who came first.
     assert all(r.id > 2**32 for r in responses)
     for response in responses:
@@ -74,4 +92,4 @@ def test_a_submitted_response_has_a_random_key_and_no_trace_of_its_invitation(cl
                   response.tenure_band}
         assert not any(token in str(values) for token in open_round.tokens)
     assert {a.value for a in db.session.scalars(select(Answer))} == {4}
-    assert db.session.scalar(select(Comment).limit(1)) is None
+    assert len(db.session.scalars(select(Comment)).all()) == 3

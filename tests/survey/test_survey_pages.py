@@ -5,8 +5,19 @@ from sqlalchemy import func, select
 
 from surveyapp.clock import today
 from surveyapp.instrument import load_default
-from surveyapp.models import Answer, Comment, Draft, Participation, Response, RoundStatus
+from surveyapp.models import (
+    Answer,
+    Comment,
+    Draft,
+    Participation,
+    PendingResponse,
+    Response,
+    Round,
+    RoundStatus,
+)
+from surveyapp.rounds.operations import close_round
 
+from ..sealed import drafts, pending_responses
 from .conftest import set_round
 
 STEP1 = load_default().capabilities[0].statements
@@ -45,9 +56,9 @@ def test_save_and_continue_keeps_answers_and_moves_on(client, db, open_round):
                            data={f"s:{FIRST}": "4", f"s:{SECOND}": "2", "action": "next"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/s/{open_round.token}/step/2")
-    draft = db.session.scalar(select(Draft))
-    assert draft.answers == {FIRST: 4, SECOND: 2}
-    assert draft.step == 2
+    [draft] = drafts()
+    assert draft["answers"] == {FIRST: 4, SECOND: 2}
+    assert draft["step"] == 2
 
 
 def test_coming_back_to_the_link_resumes_where_you_stopped(client, open_round):
@@ -71,8 +82,8 @@ def test_autosave_answers_204_and_keeps_the_step(client, db, open_round):
     response = client.post(f"/s/{open_round.token}/step/1", data={f"s:{FIRST}": "1"},
                            headers={"X-Autosave": "1"})
     assert response.status_code == 204
-    draft = db.session.scalar(select(Draft))
-    assert (draft.answers, draft.step) == ({FIRST: 1}, 3)
+    [draft] = drafts()
+    assert (draft["answers"], draft["step"]) == ({FIRST: 1}, 3)
 
 
 @pytest.mark.parametrize("value", ["0", "6", "abc", "4.5", "-1"])
@@ -103,14 +114,26 @@ def test_submit_stores_an_anonymous_response_and_deletes_the_draft(client, db, o
                 data={"q:improve": "  Fewer hand-offs between teams.  ", "action": "next"})
     response = client.post(f"/s/{open_round.token}/submit")
     assert response.headers["Location"].endswith(f"/s/{open_round.token}/thanks")
+    [pending] = pending_responses()
+    assert pending == {
+        "team_id": open_round.team_ids["care"], "location": "Leeds", "role_level": "Staff",
+        "tenure_band": "1-3 years", "answers": {FIRST: 4, SECOND: 5},
+        "comments": {"improve": "Fewer hand-offs between teams."},
+    }
+    assert count(db, Response) == 0  # readable only once the round has closed
+    assert count(db, Participation) == 1
+    assert count(db, Draft) == 0
+
+    close_round(db.session.get(Round, open_round.round_id))
+    db.session.commit()
     stored = db.session.scalar(select(Response))
     assert stored.team_id == open_round.team_ids["care"]
-    assert (stored.location, stored.role_level, stored.tenure_band) == ("Leeds", "Staff", "1-3 years")
+    # One respondent in the team, below the minimum: no attribute is kept.
+    assert (stored.location, stored.role_level, stored.tenure_band) == (None, None, None)
     assert sorted((a.statement_key, a.value) for a in db.session.scalars(select(Answer))) == \
         sorted([(FIRST, 4), (SECOND, 5)])
     assert [c.text for c in db.session.scalars(select(Comment))] == ["Fewer hand-offs between teams."]
-    assert count(db, Participation) == 1
-    assert count(db, Draft) == 0
+    assert count(db, PendingResponse) == 0
 
 
 def test_thank_you_page_says_what_happens_next(client, open_round):
@@ -125,7 +148,7 @@ def test_a_second_submit_stores_nothing_and_says_already_submitted(client, db, o
     client.post(f"/s/{open_round.token}/submit")
     again = client.post(f"/s/{open_round.token}/submit")
     assert "already submitted" in again.get_data(as_text=True)
-    assert count(db, Response) == 1
+    assert count(db, PendingResponse) == 1
     assert count(db, Participation) == 1
 
 
@@ -142,7 +165,7 @@ def test_a_closed_round_gets_a_clear_page_and_takes_no_answers(client, db, open_
     assert "This survey has closed" in page
     client.post(f"/s/{open_round.token}/step/1", data={f"s:{FIRST}": "2"})
     client.post(f"/s/{open_round.token}/submit")
-    assert count(db, Draft) == count(db, Response) == 0
+    assert count(db, Draft) == count(db, PendingResponse) == count(db, Response) == 0
 
 
 def test_a_round_past_its_closing_date_is_closed_to_answers(client, db, open_round):
