@@ -1,0 +1,70 @@
+"""Closing a round releases its sealed responses: all at once, coarsened, and only with the key
+they were sealed under."""
+
+from sqlalchemy import func, select
+
+from surveyapp.instrument import load_default
+from surveyapp.models import Draft, PendingResponse, Response, Round, RoundStatus
+from surveyapp.rounds.operations import close_due_rounds, close_round
+from surveyapp.survey.release import release_responses
+
+FIRST = load_default().statement_keys[0]
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def answer_all(client, tokens, value: str = "4") -> None:
+    for token in tokens:
+        client.post(f"/s/{token}/step/1", data={f"s:{FIRST}": value, "action": "next"})
+        assert client.post(f"/s/{token}/submit").status_code == 302
+
+
+def test_a_team_of_enough_respondents_keeps_its_shared_attributes(client, db, open_round):
+    answer_all(client, open_round.tokens)  # Care: 3 in Leeds; North: 4 in York (minimum 5)
+    round_ = db.session.get(Round, open_round.round_id)
+    round_.min_group_size = round_.min_comment_group_size = 3
+    assert release_responses(round_) == 7
+    stored = db.session.execute(select(Response.team_id, Response.location,
+                                       Response.tenure_band)).all()
+    assert sorted(stored) == sorted(
+        [(open_round.team_ids["care"], "Leeds", "1-3 years")] * 3
+        + [(open_round.team_ids["north"], "York", "3+ years")] * 4)
+
+
+def test_closing_deletes_abandoned_drafts_and_every_pending_response(client, db, open_round):
+    answer_all(client, open_round.tokens[:2])
+    client.post(f"/s/{open_round.tokens[2]}/step/1", data={f"s:{FIRST}": "2"})  # never submitted
+    assert (count(db, Draft), count(db, PendingResponse)) == (1, 2)
+    close_round(db.session.get(Round, open_round.round_id))
+    db.session.commit()
+    assert (count(db, Draft), count(db, PendingResponse), count(db, Response)) == (0, 0, 2)
+
+
+def test_a_changed_key_stops_the_close_with_a_message_and_loses_nothing(app, client, db, hr,
+                                                                       open_round):
+    answer_all(client, open_round.tokens[:3])
+    app.config["INVITATION_KEY"] = "another key, set while the round was open"
+    db.session.rollback()
+    page = client.submit(f"/rounds/{open_round.round_id}/close", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "3 of the 3 submitted responses cannot be opened" in text
+    assert "INVITATION_KEY" in text
+    db.session.rollback()
+    assert db.session.get(Round, open_round.round_id).status == RoundStatus.OPEN
+    assert (count(db, PendingResponse), count(db, Response)) == (3, 0)
+
+
+def test_a_due_round_that_cannot_close_stays_open_and_the_others_close(app, client, db,
+                                                                      open_round):
+    answer_all(client, open_round.tokens[:1])
+    round_ = db.session.get(Round, open_round.round_id)
+    app.config["INVITATION_KEY"] = "another key"
+    assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 0
+    db.session.commit()
+    assert db.session.get(Round, open_round.round_id).status == RoundStatus.OPEN
+    app.config["INVITATION_KEY"] = ""
+    assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
+    db.session.commit()
+    assert count(db, Response) == 1
