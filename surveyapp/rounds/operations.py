@@ -18,7 +18,7 @@ from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
 from ..orgtree import OrgTree
 from ..survey.release import ReleaseError, release_responses
-from .tallies import store_tallies
+from .tallies import store_tallies, tally_released
 from .tokens import hash_token, new_nonce, token_for
 
 #: Reporting thresholds may never go below this (PRODUCT.md).
@@ -203,10 +203,10 @@ def close_round(round_: Round) -> Round:
     round_.closed_at = utcnow()
     db.session.flush()
     try:
-        release_responses(round_)
+        released = release_responses(round_)
     except ReleaseError as error:
         raise RoundError(str(error)) from error
-    store_tallies(round_)
+    store_tallies(round_, tally_released(round_, released))
     return round_
 
 

@@ -9,7 +9,7 @@ tallies existed) is tallied from its answers when asked.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy import select, update
 
@@ -61,9 +61,22 @@ def _count(tallies: dict[int, Tally], layout: Layout, team_id: int, answers: dic
     team.add_response(answers)
 
 
-def store_tallies(round_: Round) -> None:
-    """Compute and store the tally of every team of the round's snapshot (and flush)."""
-    tallies = compute_tallies(round_)
+def tally_released(round_: Round, responses: Iterable[tuple[int, Mapping[str, int]]]
+                   ) -> dict[int, Tally]:
+    """Tally responses given as (team id, answers) by team, as ``compute_tallies`` would once
+    they are stored: closing a round tallies the responses it has just released."""
+    layout = layout_of(Instrument.from_dict(round_.instrument))
+    tallies: dict[int, Tally] = {}
+    for team_id, answers in responses:
+        _count(tallies, layout, team_id, answers)
+    return tallies
+
+
+def store_tallies(round_: Round, tallies: Mapping[int, Tally] | None = None) -> None:
+    """Store the tally of every team of the round's snapshot (and flush): ``tallies`` when
+    given, else computed from the round's answers."""
+    if tallies is None:
+        tallies = compute_tallies(round_)
     empty = [0] * layout_of(Instrument.from_dict(round_.instrument)).size
     team_ids = db.session.scalars(
         select(RoundTeam.team_id).where(RoundTeam.round_id == round_.id)).all()

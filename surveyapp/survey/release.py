@@ -19,12 +19,12 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from ..analysis.attributes import shared_attributes
 from ..database import checkpoint_after_commit
 from ..extensions import db
-from ..models import Answer, Comment, Draft, Invitation, PendingResponse, Response, Round, random_id
+from ..models import Draft, Invitation, PendingResponse, Round, random_id
 from ..sealing import SealError, open_sealed, response_context, response_key
 
 #: Responses written per batch of inserts (a round of 80,000 has 2.2 million answers).
@@ -35,12 +35,12 @@ class ReleaseError(Exception):
     """The round's pending responses cannot all be opened; the message says why, for HR."""
 
 
-def release_responses(round_: Round) -> int:
+def release_responses(round_: Round) -> list[tuple[int, dict[str, int]]]:
     """Store the round's pending responses as responses (see the module docstring) and flush.
 
     :raise ReleaseError: when any pending response does not open (they were sealed under
         another ``INVITATION_KEY`` or ``SECRET_KEY``); nothing is changed then.
-    :return: the number of responses stored.
+    :return: the responses stored, as (team id, answers), in no meaningful order.
     """
     pending = PendingResponse.__table__
     key, context = response_key(round_.id), response_context(round_.id)
@@ -67,7 +67,7 @@ def release_responses(round_: Round) -> int:
         select(Invitation.id).where(Invitation.round_id == round_.id))))
     db.session.flush()
     checkpoint_after_commit()
-    return len(opened)
+    return [(r["team_id"], r["answers"]) for r in opened]
 
 
 def _coarsen_attributes(responses: list[dict], minimum: int) -> None:
@@ -91,15 +91,31 @@ def _store(round_id: int, batch: list[dict]) -> None:
     responses, answers, comments = [], [], []
     for opened in batch:
         response_id = random_id()
-        responses.append({"id": response_id, "round_id": round_id, "team_id": opened["team_id"],
-                          "location": opened["location"], "role_level": opened["role_level"],
-                          "tenure_band": opened["tenure_band"]})
-        answers.extend({"response_id": response_id, "statement_key": key, "value": value}
-                       for key, value in opened["answers"].items())
-        comments.extend({"id": random_id(), "response_id": response_id, "question_key": key,
-                         "text": text} for key, text in opened["comments"].items())
-    db.session.execute(insert(Response.__table__), responses)
-    if answers:
-        db.session.execute(insert(Answer.__table__), answers)
-    if comments:
-        db.session.execute(insert(Comment.__table__), comments)
+        responses.append((response_id, round_id, opened["team_id"], opened["location"],
+                          opened["role_level"], opened["tenure_band"]))
+        answers.extend((response_id, key, value) for key, value in opened["answers"].items())
+        comments.extend((random_id(), response_id, key, text)
+                        for key, text in opened["comments"].items())
+    # Plain rows straight to the driver (COPY on PostgreSQL, executemany on SQLite): the
+    # per-row work of SQLAlchemy's and psycopg's executemany took most of the time of closing a
+    # round of 80,000 responses (2.2 million answers).
+    connection = db.session.connection()
+    for table, columns, rows in (("response", _RESPONSE_COLUMNS, responses),
+                                 ("answer", _ANSWER_COLUMNS, answers),
+                                 ("comment", _COMMENT_COLUMNS, comments)):
+        if not rows:
+            continue
+        if connection.dialect.name == "postgresql":
+            with connection.connection.driver_connection.cursor() as cursor, \
+                    cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(columns))
+            connection.exec_driver_sql(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+_RESPONSE_COLUMNS = ("id", "round_id", "team_id", "location", "role_level", "tenure_band")
+_ANSWER_COLUMNS = ("response_id", "statement_key", "value")
+_COMMENT_COLUMNS = ("id", "response_id", "question_key", "text")
