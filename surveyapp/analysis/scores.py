@@ -6,17 +6,15 @@ person. A group therefore publishes exactly its statement histograms, whichever 
 are shown together (docs/SECURITY.md, "The figures and why they are safe together").
 
 Rules (also stated in every report's methodology page):
-- A statement's figures use every answer to it: its mean, its shares of answers and a 95%
-  interval of its mean.
+- A statement's mean, its shares and the 95% interval of its mean use every answer to it.
 - A capability's scores pool every answer to its statements: its mean is the mean of all those
   answers, and someone who skipped a statement counts with the answers they gave.
 - Favourable / neutral / unfavourable are the shares of a statement's answers, or of all the
   answers to a capability's statements, that are 4-5 / 3 / 1-2.
-- A capability's 95% interval is worked out from its statements' figures alone, so that it errs
-  on the wide side: its margin uses the average of the statements' standard errors, weighted
-  by their numbers of answers.
-- The Service Capability Index is the mean of the seven capability means. Its interval is
-  worked out in the same way from the capabilities' standard errors.
+- A capability's 95% interval comes from its statements' standard errors, averaged with
+  weights by their numbers of answers.
+- The Service Capability Index is the mean of the seven capability means. Its interval comes
+  from the average of the capabilities' standard errors.
 
 The definitions. A statement s has n_s answers with sum S_s and sum of squares Q_s; a capability
 c has N_c = Σ n_s answers over its statements (those that anyone answered); the index has K

@@ -266,7 +266,8 @@ def test_css_string_escapes_what_could_end_the_string_or_the_style_element():
 def test_scoring_rules_are_the_ones_stated_in_the_scores_module():
     rules = scoring_rules()
     assert len(rules) == 5  # the list only, not the definitions after it
-    assert rules[0].startswith("A statement's figures use every answer to it")
+    assert rules[0] == ("A statement's mean, its shares and the 95% interval of its mean use "
+                        "every answer to it.")
     assert rules[1].startswith("A capability's scores pool every answer to its statements")
     assert "4–5 / 3 / 1–2" in rules[2]
     assert rules[4].startswith("The Service Capability Index is the mean of the seven")
