@@ -12,13 +12,12 @@ has 0 or 4 responses.
    hidden too, and the check repeats until every residue is safe.
 
 3. Figures of one statement or one capability: people may skip statements, so a statement's
-   figures rest on the people who answered it, and a capability's on the people with a score
-   for it (at least half its statements answered), who can be fewer than the group's responses.
+   figures rest on the people who answered it, who can be fewer than the group's responses.
    Rules 1 and 2 therefore run again for each statement, on the counts of its answers, among
-   the shown groups only; then for each capability, on the counts of people with a score,
-   among the groups where every one of its statements is shown (its answers are the sum of its
-   statements' answers, so a capability shown beside all but one of its statements would give
-   that one away). A group's index needs every capability (it is their mean).
+   the shown groups only. A capability is shown in a group when every one of its statements is
+   shown there: its figures are a function of its statements' figures (analysis/scores.py), so
+   they then add nothing, and beside a hidden statement they would give that statement away. A
+   group's index needs every capability (it is their mean).
 
 The same rules 1 and 2 run with the comment minimum to decide where improvement ideas can be
 shown (comments are subtractable too: parent's ideas minus a child's ideas); a group's ideas
@@ -164,31 +163,26 @@ class FigureVisibility:
 
 
 def decide_figure_visibility(nodes: Sequence[GroupNode], capabilities: Mapping[str, Sequence[str]],
-                             answered: Mapping[int, Mapping[str, int]],
-                             scored: Mapping[int, Mapping[str, int]], minimum: int,
+                             answered: Mapping[int, Mapping[str, int]], minimum: int,
                              shown: Collection[int]) -> FigureVisibility:
     """Apply rule 3 to a round's tree.
 
     :param capabilities: each capability's statement keys.
     :param answered: per team (its own people), the number of responses that answered each
-        statement. :param scored: per team, the number with a score for each capability.
+        statement.
     :param shown: the groups shown by rules 1 and 2.
     """
 
     tree = _Tree(nodes)
     empty: Mapping[str, int] = {}
-
-    def counted(counts: Mapping[int, Mapping[str, int]], key: str) -> list[int]:
-        return [0] + [counts.get(n.id, empty).get(key, 0) for n in nodes]
-
     statements: dict[str, frozenset[int]] = {}
     capability_groups: dict[str, frozenset[int]] = {}
     for capability, keys in capabilities.items():
         for key in keys:
-            statements[key] = tree.decide(counted(answered, key), minimum, shown).shown
-        every_statement = frozenset(shown).intersection(*(statements[k] for k in keys))
-        capability_groups[capability] = tree.decide(
-            counted(scored, capability), minimum, every_statement).shown
+            counts = [0] + [answered.get(n.id, empty).get(key, 0) for n in nodes]
+            statements[key] = tree.decide(counts, minimum, shown).shown
+        capability_groups[capability] = frozenset(shown).intersection(
+            *(statements[k] for k in keys))
     return FigureVisibility(statements, capability_groups)
 
 
@@ -197,8 +191,8 @@ def hide_figures(scores: GroupScores, statements: Collection[str],
     """``scores`` without the figures of some statements and capabilities (rule 3).
 
     A hidden statement or capability keeps its key and name but shows nothing: no estimate, no
-    answers, no respondents, no alpha. The index and its interval go too when any capability
-    goes, since the index is the mean of every capability's mean.
+    answers. The index and its interval go too when any capability goes, since the index is the
+    mean of every capability's mean.
     """
     if not statements and not capabilities:
         return scores
@@ -209,8 +203,7 @@ def hide_figures(scores: GroupScores, statements: Collection[str],
             for s in capability.statements
         )
         if capability.key in capabilities:
-            capability = replace(capability, respondents=0, estimate=None,
-                                 distribution=NO_ANSWERS, alpha=None)
+            capability = replace(capability, estimate=None, distribution=NO_ANSWERS)
         kept.append(replace(capability, statements=shown_statements))
     every_capability = not any(c.key in capabilities for c in scores.capabilities)
     return replace(scores, capabilities=tuple(kept),

@@ -79,8 +79,7 @@ class RoundContext:
     #: Responses per team (own people only).
     counts: Mapping[int, int]
     #: Each team's tally, for the figures of each statement and capability (confidentiality
-    #: rule 3: how many answered each, how many have a score on each). None: every response
-    #: answered everything.
+    #: rule 3: how many answered each statement). None: every response answered everything.
     tallies: Mapping[int, Tally] | None = None
     scores_visibility: Visibility = field(init=False)
     comments_visibility: Visibility = field(init=False)
@@ -282,17 +281,13 @@ def _score_group(ctx: RoundContext, group_id: int, groups: GroupTallies,
 def _figure_visibility(info: RoundInfo, nodes: Sequence[GroupNode],
                        tallies: Mapping[int, Tally], shown: frozenset[int]) -> FigureVisibility:
     """Rule 3 of the confidentiality rules, from the teams' tallies: how many of each team's
-    people answered each statement, and how many have a score on each capability."""
+    people answered each statement."""
     capabilities = {c.key: [s.key for s in c.statements] for c in info.instrument.capabilities}
     layout = layout_of(info.instrument)
     statements = {team_id: {key: sum(t.values[at:at + POINTS])
                             for key, at in layout.statements.items()}
                   for team_id, t in tallies.items()}
-    scored = {team_id: {c.key: sum(s[0] for s in t.scored(c).values())
-                        for c in layout.capabilities}
-              for team_id, t in tallies.items()}
-    return decide_figure_visibility(nodes, capabilities, statements, scored,
-                                    info.min_group_size, shown)
+    return decide_figure_visibility(nodes, capabilities, statements, info.min_group_size, shown)
 
 
 def rank_statements(scores: GroupScores) -> tuple[tuple[StatementScore, ...], tuple[StatementScore, ...]]:

@@ -1,15 +1,41 @@
 """Scores of one reporting group: per statement, per capability, and the index.
 
+Every figure is a function of the group's answer counts (how many of its responses answered 1,
+2, 3, 4 and 5 to each statement) and of its number of responses; nothing is worked out per
+person. A group therefore publishes exactly its statement histograms, whichever of its figures
+are shown together (docs/SECURITY.md, "The figures and why they are safe together").
+
 Rules (also stated in every report's methodology page):
-- A statement's figures use everyone who answered it.
-- A respondent's capability score is the mean of the statements they answered in that
-  capability, counted only if they answered at least half of them. The capability mean is
-  the mean of those scores, with a t-based 95% confidence interval.
-- Favourable / neutral / unfavourable are the shares of all answers to the capability's
-  statements that are 4-5 / 3 / 1-2.
-- Cronbach's alpha uses the respondents who answered every statement of the capability.
-- The Service Capability Index is the mean of the seven capability means. Its interval uses
-  each respondent's own index (the mean of their capability scores).
+- A statement's mean, its shares and the 95% interval of its mean use every answer to it.
+- A capability's scores pool every answer to its statements: its mean is the mean of all those
+  answers, and someone who skipped a statement counts with the answers they gave.
+- Favourable / neutral / unfavourable are the shares of a statement's answers, or of all the
+  answers to a capability's statements, that are 4-5 / 3 / 1-2.
+- A capability's 95% interval comes from its statements' standard errors, averaged with
+  weights by their numbers of answers.
+- The Service Capability Index is the mean of the seven capability means. Its interval comes
+  from the average of the capabilities' standard errors.
+
+The definitions. A statement s has n_s answers with sum S_s and sum of squares Q_s; a capability
+c has N_c = Σ n_s answers over its statements (those that anyone answered); the index has K
+capabilities.
+
+    statement   mean_s = S_s / n_s       SE_s = √(v_s / n_s), v_s = (Q_s − S_s²/n_s) / (n_s − 1)
+                                         df_s = n_s − 1
+    capability  mean_c = Σ S_s / N_c     SE_c = Σ (n_s / N_c) · SE_s       df_c = min n_s − 1
+    index       I = Σ mean_c / K         SE_I = Σ SE_c / K                 df_I = min df_c
+
+Each interval is the mean ± t(0.975, df) × SE. The bound: mean_c = Σ w_s mean_s with
+w_s = n_s / N_c, so Var(mean_c) = Σ_s Σ_t w_s w_t Cov(mean_s, mean_t), and since
+|Cov(mean_s, mean_t)| ≤ SE_s SE_t (Cauchy–Schwarz), Var(mean_c) ≤ (Σ w_s SE_s)²: SE_c is never
+below the standard error of the pooled mean, whatever the correlation between the statements'
+answers, and equals it when they move together perfectly. The same holds for the index over its
+capabilities. Degrees of freedom: each SE_s is estimated from n_s answers, one per respondent;
+the pooled mean rests on no fewer independent people than answered its least-answered
+statement, and when the statements move together perfectly it is exactly that statement's mean
+(df = n_s − 1). min n_s − 1 is therefore the conservative choice, the widest t quantile of any
+of its statements'. A capability with a statement answered once, and an index with such a
+capability, has no interval; a statement no one answered has no weight in its capability.
 """
 
 from __future__ import annotations
@@ -19,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..instrument import Instrument
-from .stats import Estimate, cronbach_alpha_from_sums, estimate_from_sums
+from .stats import Estimate, estimate_from_standard_error, estimate_from_sums
 from .tally import POINTS, Tally, tally
 
 FAVOURABLE = frozenset({4, 5})
@@ -90,12 +116,16 @@ class StatementScore:
 class CapabilityScore:
     key: str
     name: str
-    #: Respondents with a score for this capability (at least half its statements answered).
-    respondents: int
+    #: Of every answer to the capability's statements: mean, standard error (a bound, see the
+    #: module docstring) and interval. None when no one answered any of them.
     estimate: Estimate | None
     distribution: Distribution
-    alpha: float | None
     statements: tuple[StatementScore, ...]
+
+    @property
+    def answers(self) -> int:
+        """Answers to the capability's statements (the pooled figures rest on them)."""
+        return self.distribution.total
 
     @property
     def mean(self) -> float | None:
@@ -108,7 +138,7 @@ class GroupScores:
     capabilities: tuple[CapabilityScore, ...]
     #: The Service Capability Index: mean of the capability means (None if any is missing).
     index: float | None
-    #: The index with the standard error and interval of the respondents' own indexes.
+    #: The index with its standard error (a bound from the capabilities') and interval.
     index_estimate: Estimate | None
 
     def capability(self, key: str) -> CapabilityScore:
@@ -117,14 +147,6 @@ class GroupScores:
     @property
     def statements(self) -> tuple[StatementScore, ...]:
         return tuple(s for c in self.capabilities for s in c.statements)
-
-
-def respondent_capability_score(instrument_keys: Sequence[str], answers: Answers) -> float | None:
-    """A respondent's score on one capability, or None below half its statements answered."""
-    values = [answers[k] for k in instrument_keys if k in answers]
-    if not values or len(values) * 2 < len(instrument_keys):
-        return None
-    return math.fsum(values) / len(values)
 
 
 def score_group(instrument: Instrument, responses: Sequence[Answers]) -> GroupScores:
@@ -136,68 +158,64 @@ def score_tally(instrument: Instrument, sums: Tally, statements: bool = True) ->
     """``score_group`` of the responses that ``sums`` tallies (analysis/tally.py).
 
     ``statements=False`` gives a heatmap row's figures only, at a fraction of the cost for a
-    tree of thousands of teams: every capability's estimate and answers and the index, but no
-    statement figures (``statements`` of each capability is empty) and no alpha.
+    tree of thousands of teams: every capability's figures and the index, but no statement
+    figures (``statements`` of each capability is empty).
     """
-    layout, values = sums.layout, sums.values
+    places, values = sums.layout.statements, sums.values
     capability_scores = []
-    for capability, places in zip(instrument.capabilities, layout.capabilities, strict=True):
+    answers = 0
+    errors: list[float] | None = []
+    fewest = None
+    for capability in instrument.capabilities:
         statement_scores = []
         t1 = t2 = t3 = t4 = t5 = 0
+        total = 0
+        # Σ n_s · SE_s over the statements (SE_c × N_c), and the fewest answers to any of them.
+        spread, least = 0.0, 0
         for statement in capability.statements:
             # Written out for the five points of the scale: this runs for every statement of
             # every group of a tree of thousands of teams.
-            at = layout.statements[statement.key]
+            at = places[statement.key]
             c1, c2, c3, c4, c5 = counts = values[at:at + POINTS]
-            t1, t2, t3, t4, t5 = t1 + c1, t2 + c2, t3 + c3, t4 + c4, t5 + c5
-            if not statements:
-                continue
             n = c1 + c2 + c3 + c4 + c5
-            statement_scores.append(StatementScore(
-                key=statement.key, text=statement.text, capability_key=capability.key,
-                estimate=estimate_from_sums(
-                    n, c1 + 2 * c2 + 3 * c3 + 4 * c4 + 5 * c5,
-                    c1 + 4 * c2 + 9 * c3 + 16 * c4 + 25 * c5,
-                ) if n else None,
-                distribution=Distribution(tuple(counts)),
-            ))
-        by_count = sums.scored(places)
-        alpha = None
-        if statements:
-            complete = sums.complete(places)
-            alpha = cronbach_alpha_from_sums(complete[0], complete[3::2], complete[4::2],
-                                             complete[1], complete[2])
+            if n:
+                t1, t2, t3, t4, t5 = t1 + c1, t2 + c2, t3 + c3, t4 + c4, t5 + c5
+                s = c1 + 2 * c2 + 3 * c3 + 4 * c4 + 5 * c5
+                q = c1 + 4 * c2 + 9 * c3 + 16 * c4 + 25 * c5
+                total += s
+                if n > 1:
+                    # n_s · SE_s = √(n_s · v_s), with v_s the statement's sample variance
+                    spread += math.sqrt((n * q - s * s) / (n - 1))
+                least = n if not least else min(least, n)
+            if statements:
+                statement_scores.append(StatementScore(
+                    key=statement.key, text=statement.text, capability_key=capability.key,
+                    estimate=estimate_from_sums(n, s, q) if n else None,
+                    distribution=Distribution(tuple(counts)),
+                ))
+        n = t1 + t2 + t3 + t4 + t5
+        estimate = None
+        if n:
+            estimate = estimate_from_standard_error(
+                n, total / n, spread / n if least > 1 else None, least - 1)
         capability_scores.append(CapabilityScore(
-            key=capability.key, name=capability.name,
-            respondents=sum(s[0] for s in by_count.values()),
-            estimate=_scaled_estimate(by_count) if by_count else None,
-            distribution=Distribution((t1, t2, t3, t4, t5)),
-            alpha=alpha, statements=tuple(statement_scores),
+            key=capability.key, name=capability.name, estimate=estimate,
+            distribution=Distribution((t1, t2, t3, t4, t5)), statements=tuple(statement_scores),
         ))
+        answers += n
+        if estimate is None or estimate.standard_error is None:
+            errors = None
+        elif errors is not None:
+            errors.append(estimate.standard_error)
+            fewest = least if fewest is None else min(fewest, least)
     means = [c.mean for c in capability_scores]
-    index = math.fsum(means) / len(means) if means and None not in means else None
-    index_estimate = None
-    own = sums.own_indexes()
-    if index is not None and own:
-        spread = _scaled_estimate(own, layout.unit)
-        if spread.ci_low is None:
-            index_estimate = Estimate(spread.n, index, None, None, None)
-        else:
-            half = spread.ci_high - spread.mean
-            index_estimate = Estimate(spread.n, index, spread.standard_error,
-                                      index - half, index + half)
+    index = index_estimate = None
+    if means and None not in means:
+        index = math.fsum(means) / len(means)
+        error = math.fsum(errors) / len(errors) if errors else None
+        index_estimate = estimate_from_standard_error(answers, index, error,
+                                                      (fewest or 1) - 1)
     return GroupScores(
         respondents=sums.responses, capabilities=tuple(capability_scores), index=index,
         index_estimate=index_estimate,
     )
-
-
-def _scaled_estimate(by_divisor: Mapping[int, Sequence[int]], unit: int = 1) -> Estimate:
-    """The estimate of values tallied as [count, sum, sum of squares] of value × divisor × unit,
-    by divisor (statements answered, or capabilities scored)."""
-    common = math.lcm(*by_divisor)
-    n = sum(s[0] for s in by_divisor.values())
-    total = sum(s[1] * (common // d) for d, s in by_divisor.items())
-    squares = sum(s[2] * (common // d) ** 2 for d, s in by_divisor.items())
-    return estimate_from_sums(n, total, squares, common * unit)
-

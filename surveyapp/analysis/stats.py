@@ -1,4 +1,4 @@
-"""Small statistics: mean, variance, Student's t quantiles, confidence intervals, Cronbach's alpha.
+"""Small statistics: mean, variance, Student's t quantiles, confidence intervals.
 
 Written out here (about a hundred lines) rather than pulling in SciPy for four formulas.
 The t quantile inverts the t distribution's CDF, computed through the regularised incomplete
@@ -6,9 +6,10 @@ beta function (Lentz's continued fraction, as in Numerical Recipes §6.4); from 
 freedom on, where that inversion is slow, the Cornish-Fisher expansion (Abramowitz and Stegun
 26.7.5) gives the same value to within 1e-11.
 
-Estimates and alpha can also be computed from sums (``estimate_from_sums``,
-``cronbach_alpha_from_sums``): integer sums add up exactly across groups, which is how a
-group's figures come from its teams' tallies (analysis/tally.py).
+Estimates can also be computed from sums (``estimate_from_sums``): integer sums add up exactly
+across groups, which is how a group's figures come from its teams' tallies (analysis/tally.py);
+or from a standard error worked out elsewhere (``estimate_from_standard_error``: the bounds of
+analysis/scores.py).
 """
 
 from __future__ import annotations
@@ -124,8 +125,10 @@ def _cornish_fisher(p: float, df: float) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean with its standard error and 95% confidence interval (None when n < 2)."""
+    """A mean with its standard error and 95% confidence interval (None when they cannot be
+    worked out, e.g. from a single value)."""
 
+    #: The number of values (answers) behind the mean.
     n: int
     mean: float
     standard_error: float | None
@@ -162,37 +165,19 @@ def estimate_from_sums(n: int, total: int, squares: int, scale: int = 1,
     return Estimate(n, m, se, m - half, m + half)
 
 
-def cronbach_alpha(rows: Sequence[Sequence[float]]) -> float | None:
-    """Cronbach's alpha of complete rows (one row per respondent, one column per item).
+def estimate_from_standard_error(n: int, mean: float, standard_error: float | None, df: int,
+                                 confidence: float = 0.95) -> Estimate:
+    """An estimate whose standard error was worked out elsewhere, with a t-based interval of
+    ``df`` degrees of freedom (no interval when ``standard_error`` is None).
 
-    Returns None when it is undefined: fewer than two items or respondents, or no variance in
-    the respondents' totals.
+    :raise ValueError: for fewer than one degree of freedom with a standard error.
     """
-    if len(rows) < 2:
-        return None
-    k = len(rows[0])
-    if k < 2 or any(len(r) != k for r in rows):
-        return None
-    item_variances = math.fsum(sample_variance([r[i] for r in rows]) for i in range(k))
-    total_variance = sample_variance([math.fsum(r) for r in rows])
-    if total_variance == 0:
-        return None
-    return (k / (k - 1)) * (1.0 - item_variances / total_variance)
-
-
-def cronbach_alpha_from_sums(n: int, item_sums: Sequence[int], item_squares: Sequence[int],
-                             total_sum: int, total_squares: int) -> float | None:
-    """``cronbach_alpha`` of ``n`` complete rows given by integer sums: per item the sum and the
-    sum of squares, and the same of the rows' totals. None when alpha is undefined."""
-    k = len(item_sums)
-    if n < 2 or k < 2:
-        return None
-    spread = n * total_squares - total_sum * total_sum
-    if spread == 0:
-        return None
-    item_variances = math.fsum((n * q - s * s) / (n * (n - 1))
-                               for s, q in zip(item_sums, item_squares, strict=True))
-    return (k / (k - 1)) * (1.0 - item_variances / (spread / (n * (n - 1))))
+    if standard_error is None:
+        return Estimate(n, mean, None, None, None)
+    if df < 1:
+        raise ValueError("an interval needs at least one degree of freedom")
+    half = t_quantile(0.5 + confidence / 2.0, df) * standard_error
+    return Estimate(n, mean, standard_error, mean - half, mean + half)
 
 
 @dataclass(frozen=True)
@@ -200,7 +185,8 @@ class Change:
     """The change of a mean since an earlier round, and whether it exceeds its uncertainty."""
 
     delta: float
-    #: Half-width of the 95% interval of the difference (None when either side has n < 2).
+    #: Half-width of the 95% interval of the difference (None when either side has no
+    #: standard error).
     margin: float | None
 
     @property
@@ -212,7 +198,11 @@ def change(now: Estimate, before: Estimate) -> Change:
     """Difference of two independent means, with a 95% margin (normal approximation).
 
     A change is "real" when the difference is larger than 1.96 standard errors of the
-    difference, i.e. when the 95% interval of the difference excludes zero.
+    difference, i.e. when the 95% interval of the difference excludes zero. Only the two
+    standard errors count, not ``n``: a capability's ``n`` is its number of answers, several
+    per person. The standard errors of a capability and of the index are upper bounds
+    (analysis/scores.py), so for them the margin errs on the wide side: a change called real is
+    at least as certain as a statement's.
     """
     delta = now.mean - before.mean
     if now.standard_error is None or before.standard_error is None:

@@ -7,8 +7,9 @@ Without --team the report is the whole organisation's (its CSV holds the organis
 team of the round). ``--team`` takes the team's path as it stood in the round
 ("Operations/Customer Care"), in any case. Every output follows the same confidentiality rules
 as the pages: a hidden group's CSV rows keep their labels with every figure empty, and its PDF
-shows no figures. The CSV (header ``team,capability,respondents,mean,favourable_pct,neutral_pct,
-unfavourable_pct``, no byte-order mark; stdout without --output) is a contract for scripts.
+shows no figures. The CSV (header ``team,capability,respondents,answers,mean,favourable_pct,
+neutral_pct,unfavourable_pct``, no byte-order mark; stdout without --output; see export.py) is
+a contract for scripts.
 
 ``--all-teams`` writes the organisation's PDF and every team's into DIR, one worker process per
 core; each worker builds its own app, so no database connection crosses a process boundary.

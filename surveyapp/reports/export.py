@@ -1,9 +1,14 @@
 """CSV of aggregates (never individual responses): one row per team and capability, plus the index.
 
-Header (a contract): team,capability,respondents,mean,favourable_pct,neutral_pct,unfavourable_pct
+Header (a contract):
+team,capability,respondents,answers,mean,favourable_pct,neutral_pct,unfavourable_pct
+
 ``team`` is the team's path (with a leading apostrophe if it would start a spreadsheet
-formula: see spreadsheet.py); hidden groups keep their rows with every figure empty, and so does
-a capability hidden in a shown group (too few people with a score for it).
+formula: see spreadsheet.py). ``respondents`` is the group's number of responses, on every row;
+``answers`` the number of answers to the capability's statements, which its mean and shares
+pool (on the index row: to every statement). Hidden groups keep their rows with every figure
+empty, and so does a capability hidden in a shown group (one of its statements has too few
+answers to show).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from ..analysis.scores import Distribution
 from ..analysis.tally import Tally
 from ..spreadsheet import text_cell
 
-HEADER = ["team", "capability", "respondents", "mean", "favourable_pct", "neutral_pct",
-          "unfavourable_pct"]
+HEADER = ["team", "capability", "respondents", "answers", "mean", "favourable_pct",
+          "neutral_pct", "unfavourable_pct"]
+#: The figures of a row that shows none.
+EMPTY = ["", "", "", "", "", ""]
 
 
 def _pct(share: float) -> str:
@@ -38,22 +45,23 @@ def csv_rows(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally],
         scores = scores_for(ctx, current, groups, statements=False)
         if scores is None:
             for capability in capabilities:
-                yield [path, capability.name, "", "", "", "", ""]
-            yield [path, "index", "", "", "", "", ""]
+                yield [path, capability.name, *EMPTY]
+            yield [path, "index", *EMPTY]
             continue
+        respondents = str(scores.respondents)
         for c in scores.capabilities:
             if c.estimate is None:  # hidden by the confidentiality rules (no one, or too few)
-                yield [path, c.name, "", "", "", "", ""]
+                yield [path, c.name, *EMPTY]
                 continue
             d = c.distribution
-            yield [path, c.name, str(c.respondents), f"{c.mean:.2f}", _pct(d.favourable),
-                   _pct(d.neutral), _pct(d.unfavourable)]
-        total = Distribution(tuple(
-            sum(c.distribution.counts[i] for c in scores.capabilities) for i in range(5)))
+            yield [path, c.name, respondents, str(c.answers), f"{c.mean:.2f}",
+                   _pct(d.favourable), _pct(d.neutral), _pct(d.unfavourable)]
         if scores.index is None:
-            yield [path, "index", str(scores.respondents), "", "", "", ""]
+            yield [path, "index", respondents, "", "", "", "", ""]
         else:
-            yield [path, "index", str(scores.respondents), f"{scores.index:.2f}",
+            total = Distribution(tuple(
+                sum(c.distribution.counts[i] for c in scores.capabilities) for i in range(5)))
+            yield [path, "index", respondents, str(total.total), f"{scores.index:.2f}",
                    _pct(total.favourable), _pct(total.neutral), _pct(total.unfavourable)]
 
 

@@ -233,13 +233,16 @@ def heat_rules() -> Markup:
 
 
 def scoring_rules() -> list[str]:
-    """The scoring rules, as stated in surveyapp.analysis.scores (one place for code and report)."""
+    """The scoring rules, as stated in surveyapp.analysis.scores (one place for code and report):
+    the list after "Rules", which ends at the first blank line."""
     doc = scores.__doc__ or ""
     rules: list[str] = []
-    for line in doc.split("Rules", 1)[-1].splitlines():
+    for line in doc.split("Rules", 1)[-1].splitlines()[1:]:
         text = line.strip()
+        if not text:
+            break
         if text.startswith("- "):
             rules.append(text[2:])
-        elif text and rules:
+        elif rules:
             rules[-1] += " " + text
     return [re.sub(r"(\d)-(\d)", "\\1–\\2", rule) for rule in rules]

@@ -120,12 +120,11 @@ def test_within_keeps_the_complementary_rule():
         ORGANISATION, 10}
 
 
-def figures(answered, scored=None, shown_groups=(ORGANISATION, 10, 11, 12), minimum=5):
+def figures(answered, shown_groups=(ORGANISATION, 10, 11, 12), minimum=5):
     """Rule 3 on Parent 10 = A 11 (6 responses) + B 12 (5), one capability of four statements."""
     nodes = [GroupNode(10, None, 0), GroupNode(11, 10, 6), GroupNode(12, 10, 5)]
     capabilities = {"c": ["s1", "s2", "s3", "s4"]}
-    scored = scored if scored is not None else {t: {"c": n["s1"]} for t, n in answered.items()}
-    return decide_figure_visibility(nodes, capabilities, answered, scored, minimum,
+    return decide_figure_visibility(nodes, capabilities, answered, minimum,
                                     frozenset(shown_groups))
 
 
@@ -156,13 +155,11 @@ def test_a_capability_is_hidden_where_any_of_its_statements_is():
     assert 10 in result.capabilities["c"]
 
 
-def test_a_capability_needs_enough_people_with_a_score():
-    # Every statement has five answers in B, but only one person answered two of them (half,
-    # so a score): the capability's mean would be that person's score.
-    result = figures({11: everyone(6), 12: everyone(5)}, scored={11: {"c": 6}, 12: {"c": 1}})
-    assert 12 in result.statements["s1"]
-    assert 12 not in result.capabilities["c"]
-    assert 11 not in result.capabilities["c"]  # the parent minus A would give it away too
+def test_a_capability_is_shown_wherever_all_its_statements_are_whoever_answered_them():
+    # Five answers to each statement in B, whether from five people or from one who answered
+    # s1 and s2 and four others: the capability's figures are its statements' figures pooled.
+    result = figures({11: everyone(6), 12: everyone(5)})
+    assert result.capabilities["c"] == {ORGANISATION, 10, 11, 12}
 
 
 def test_figures_are_never_shown_in_a_hidden_group():
@@ -189,7 +186,7 @@ def test_hidden_figures_show_nothing_and_take_the_index_with_them():
     b2 = next(s for s in scores.statements if s.key == "b2")
     assert b2.estimate is None and b2.respondents == 0 and b2.distribution.total == 0
     beta = scores.capability("B")
-    assert (beta.estimate, beta.respondents, beta.distribution.total, beta.alpha) == (None, 0, 0, None)
+    assert (beta.estimate, beta.answers, beta.distribution.total) == (None, 0, 0)
     b1 = next(s for s in scores.statements if s.key == "b1")
     assert b1.mean == 3 and b1.respondents == 6  # a shown statement of a hidden capability
     assert scores.capability("A").mean == 4 and scores.respondents == 6

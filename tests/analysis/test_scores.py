@@ -1,6 +1,11 @@
-import pytest
+import math
 
-from surveyapp.analysis.scores import distribution, respondent_capability_score, score_group
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from surveyapp.analysis.scores import distribution, score_group
+from surveyapp.analysis.stats import estimate, t_quantile
 from surveyapp.instrument import Capability, Instrument, ScalePoint, Statement
 
 SCALE = tuple(ScalePoint(v, str(v)) for v in range(1, 6))
@@ -20,14 +25,15 @@ def tiny_instrument() -> Instrument:
 RESPONSES = [
     {"a1": 5, "a2": 4, "a3": 4, "a4": 3, "b1": 2, "b2": 4},
     {"a1": 4, "a2": 4, "a3": 2, "a4": 2, "b1": 3, "b2": 3},
-    {"a1": 2, "a2": 3, "b1": 5},              # A: half answered -> counts; B: half -> counts
-    {"a1": 1, "b2": 1},                        # A: a quarter -> no A score
+    {"a1": 2, "a2": 3, "b1": 5},
+    {"a1": 1, "b2": 1},
 ]
-
-
-def test_respondent_capability_score_needs_half_the_statements():
-    assert respondent_capability_score(["a1", "a2", "a3", "a4"], {"a1": 2, "a2": 3}) == 2.5
-    assert respondent_capability_score(["a1", "a2", "a3", "a4"], {"a1": 1}) is None
+# A: a1 5,4,2,1 | a2 4,4,3 | a3 4,2 | a4 3,2 -> 11 answers, sum 34
+# Standard errors of the statements' means: a1 √(10/3 / 4), a2 √(1/3 / 3), a3 √(2 / 2),
+# a4 √(1/2 / 2); weighted by answers: (4·0.9129 + 3·0.3333 + 2·1 + 2·0.5) / 11.
+A_SE = (4 * math.sqrt(10 / 12) + 3 * (1 / 3) + 2 * 1 + 2 * 0.5) / 11
+# B: b1 2,3,5 | b2 4,3,1 -> 6 answers, mean 3; both statements have variance 7/3.
+B_SE = math.sqrt(7 / 9)
 
 
 def test_distribution_shares_by_hand():
@@ -36,12 +42,11 @@ def test_distribution_shares_by_hand():
     assert (d.unfavourable, d.neutral, d.favourable) == (2 / 8, 1 / 8, 5 / 8)
 
 
-def test_capability_mean_is_the_mean_of_respondent_scores():
-    scores = score_group(tiny_instrument(), RESPONSES)
-    a = scores.capability("A")
-    # respondent A scores: 4.0, 3.0, 2.5 (the fourth has too few answers)
-    assert a.respondents == 3
-    assert a.mean == pytest.approx((4.0 + 3.0 + 2.5) / 3)
+def test_capability_mean_pools_every_answer_to_its_statements():
+    a = score_group(tiny_instrument(), RESPONSES).capability("A")
+    # The fourth respondent's single answer counts like any other.
+    assert a.answers == a.estimate.n == 11
+    assert a.mean == pytest.approx(34 / 11)
 
 
 def test_capability_shares_count_every_answer():
@@ -59,34 +64,62 @@ def test_statement_scores_use_everyone_who_answered():
     assert a1.mean == pytest.approx((5 + 4 + 2 + 1) / 4)
 
 
-def test_alpha_uses_only_complete_respondents():
-    # Complete on A: respondents 1 and 2 -> rows [5,4,4,3], [4,4,2,2]
-    # item variances: 0.5, 0, 2, 0.5 = 3; totals 16, 12 -> variance 8; alpha = 4/3 * (1 - 3/8)
+def test_capability_interval_weights_its_statements_standard_errors_by_their_answers():
     a = score_group(tiny_instrument(), RESPONSES).capability("A")
-    assert a.alpha == pytest.approx(4 / 3 * (1 - 3 / 8))
+    weighted = sum(s.respondents / a.answers * s.estimate.standard_error for s in a.statements)
+    assert a.estimate.standard_error == pytest.approx(weighted)
+    assert a.estimate.standard_error == pytest.approx(A_SE)
+    # Degrees of freedom: the fewest answers to a statement (a3 and a4: two), less one.
+    half = t_quantile(0.975, 1) * A_SE
+    assert (a.estimate.ci_low, a.estimate.ci_high) == pytest.approx((34 / 11 - half,
+                                                                     34 / 11 + half))
 
 
 def test_index_is_the_mean_of_the_capability_means():
     scores = score_group(tiny_instrument(), RESPONSES)
-    # B scores: 3.0, 3.0, 5.0, 1.0 -> mean 3.0; A mean 3.1667
     assert scores.capability("B").mean == pytest.approx(3.0)
-    assert scores.index == pytest.approx(((4.0 + 3.0 + 2.5) / 3 + 3.0) / 2)
+    assert scores.index == pytest.approx((34 / 11 + 3.0) / 2)
     assert scores.index_estimate.mean == scores.index
 
 
-def test_index_interval_comes_from_respondents_own_indexes():
+def test_index_interval_averages_the_capabilities_standard_errors():
     scores = score_group(tiny_instrument(), RESPONSES)
-    # own indexes: (4+3)/2=3.5, (3+3)/2=3.0, (2.5+5)/2=3.75, 1.0 -> sd-based half width
-    from surveyapp.analysis.stats import estimate
+    assert scores.capability("B").estimate.standard_error == pytest.approx(B_SE)
+    se = (A_SE + B_SE) / 2
+    assert scores.index_estimate.standard_error == pytest.approx(se)
+    # The fewest degrees of freedom of the capabilities: A's one.
+    assert scores.index_estimate.ci_low == pytest.approx(scores.index - t_quantile(0.975, 1) * se)
 
-    own = estimate([3.5, 3.0, 3.75, 1.0])
-    half = own.ci_high - own.mean
-    assert scores.index_estimate.ci_low == pytest.approx(scores.index - half)
-    assert scores.index_estimate.standard_error == pytest.approx(own.standard_error)
+
+def test_a_statement_answered_once_leaves_its_capability_and_the_index_without_interval():
+    responses = [{"a1": 4, "a2": 3, "a3": 5, "b1": 4, "b2": 2}, {"a1": 2, "a2": 3, "a3": 4,
+                                                                "a4": 1, "b1": 3, "b2": 3}]
+    scores = score_group(tiny_instrument(), responses)
+    a = scores.capability("A")
+    assert a.mean == pytest.approx(22 / 7) and a.estimate.standard_error is None
+    assert scores.capability("B").estimate.standard_error is not None
+    assert scores.index is not None and scores.index_estimate.ci_low is None
 
 
 def test_a_group_with_no_answers_has_no_means():
     scores = score_group(tiny_instrument(), [{}, {}])
     assert scores.respondents == 2
-    assert scores.index is None
+    assert scores.index is None and scores.index_estimate is None
     assert scores.capability("A").mean is None
+
+
+complete = st.lists(st.tuples(*[st.integers(1, 5)] * 4), min_size=2, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(complete)
+def test_with_every_statement_answered_the_bound_is_never_below_the_per_person_standard_error(
+        rows):
+    """Everyone answered all four statements: the pooled mean is the mean of each person's mean,
+    whose own standard error the bound may meet but never undercut (Cauchy–Schwarz holds for the
+    sample covariances too)."""
+    responses = [{f"a{i + 1}": v for i, v in enumerate(row)} for row in rows]
+    a = score_group(tiny_instrument(), responses).capability("A")
+    per_person = estimate([sum(row) / 4 for row in rows])
+    assert a.mean == pytest.approx(per_person.mean)
+    assert a.estimate.standard_error >= per_person.standard_error - 1e-12

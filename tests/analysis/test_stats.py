@@ -3,8 +3,8 @@ import pytest
 from surveyapp.analysis.stats import (
     Estimate,
     change,
-    cronbach_alpha,
     estimate,
+    estimate_from_standard_error,
     sample_variance,
     t_cdf,
     t_quantile,
@@ -41,16 +41,11 @@ def test_estimate_of_one_value_has_no_interval():
     assert estimate([3]) == Estimate(1, 3.0, None, None, None)
 
 
-def test_cronbach_alpha_by_hand():
-    # Item variances 5/3, 4/3, 9/4 (sum 5.25); totals 13, 8, 15, 7 have variance 44.75/3.
-    # alpha = 3/2 * (1 - 5.25 / 14.91667) = 0.972067
-    rows = [[4, 5, 4], [3, 3, 2], [5, 5, 5], [2, 3, 2]]
-    assert cronbach_alpha(rows) == pytest.approx(0.972067, abs=1e-6)
-
-
-def test_cronbach_alpha_is_undefined_without_variance_or_enough_rows():
-    assert cronbach_alpha([[3, 3], [3, 3]]) is None
-    assert cronbach_alpha([[1, 2]]) is None
+def test_an_estimate_from_a_standard_error_uses_the_t_quantile_of_its_degrees_of_freedom():
+    e = estimate_from_standard_error(20, 3.5, 0.2, 4)
+    assert (e.n, e.mean, e.standard_error) == (20, 3.5, 0.2)
+    assert (e.ci_low, e.ci_high) == pytest.approx((3.5 - 2.776445 * 0.2, 3.5 + 2.776445 * 0.2))
+    assert estimate_from_standard_error(1, 3.0, None, 0) == Estimate(1, 3.0, None, None, None)
 
 
 def test_change_is_real_only_beyond_its_margin():

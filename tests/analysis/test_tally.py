@@ -10,14 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyapp.analysis.scores import score_tally
-from surveyapp.analysis.stats import (
-    cronbach_alpha,
-    cronbach_alpha_from_sums,
-    estimate,
-    estimate_from_sums,
-    t_cdf,
-    t_quantile,
-)
+from surveyapp.analysis.stats import Estimate, estimate, estimate_from_sums, t_cdf, t_quantile
 from surveyapp.analysis.tally import Tally, layout_of, tally, total
 from surveyapp.instrument import Capability, Instrument, ScalePoint, Statement
 
@@ -39,26 +32,35 @@ answers = st.dictionaries(st.sampled_from(KEYS), st.integers(1, 5))
 def reference(responses):
     """Every figure from the answers, with no tally: the rules of analysis/scores.py."""
     figures = {"respondents": len(responses)}
-    own: list[list[float]] = [[] for _ in responses]
-    means = []
+    means, errors, least = [], [], []
     for capability in INSTRUMENT.capabilities:
         keys = [s.key for s in capability.statements]
+        pooled, weighted, fewest = [], 0.0, []
         for key in keys:
             values = [r[key] for r in responses if key in r]
             figures[key] = estimate(values) if values else None
-        scores = []
-        for i, r in enumerate(responses):
-            values = [r[k] for k in keys if k in r]
-            if values and len(values) * 2 >= len(keys):
-                scores.append(math.fsum(values) / len(values))
-                own[i].append(scores[-1])
-        figures[capability.key] = estimate(scores) if scores else None
-        means.append(figures[capability.key].mean if scores else None)
-        complete = [[r[k] for k in keys] for r in responses if all(k in r for k in keys)]
-        figures[capability.key + " alpha"] = cronbach_alpha(complete)
-    own_indexes = [math.fsum(s) / len(s) for s in own if s]
-    figures["own"] = estimate(own_indexes) if own_indexes else None
+            pooled += values
+            if values:
+                fewest.append(len(values))
+                se = figures[key].standard_error
+                weighted = None if se is None or weighted is None else weighted + len(values) * se
+        if not pooled:
+            figures[capability.key] = None
+            means.append(None)
+            continue
+        mean = math.fsum(pooled) / len(pooled)
+        se = None if weighted is None else weighted / len(pooled)
+        half = None if se is None else t_quantile(0.975, min(fewest) - 1) * se
+        figures[capability.key] = Estimate(len(pooled), mean, se,
+                                           None if se is None else mean - half,
+                                           None if se is None else mean + half)
+        means.append(mean)
+        errors.append(se)
+        least.append(min(fewest))
     figures["index"] = math.fsum(means) / len(means) if None not in means else None
+    figures["index se"] = (math.fsum(errors) / len(errors)
+                           if figures["index"] is not None and None not in errors else None)
+    figures["index df"] = min(least) - 1 if least else None
     return figures
 
 
@@ -77,16 +79,16 @@ def same(a, b):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(answers, max_size=30))
-def test_a_heatmap_row_has_the_full_scores_without_statements_and_alpha(responses):
+def test_a_heatmap_row_has_the_full_scores_without_statements(responses):
     sums = tally(INSTRUMENT, responses)
     full, row = score_tally(INSTRUMENT, sums), score_tally(INSTRUMENT, sums, statements=False)
     assert row.statements == ()
     assert row.respondents == full.respondents
     assert row.index == full.index and row.index_estimate == full.index_estimate
     for got, want in zip(row.capabilities, full.capabilities, strict=True):
-        assert got.alpha is None and got.statements == ()
-        assert (got.key, got.respondents, got.estimate, got.distribution) == (
-            want.key, want.respondents, want.estimate, want.distribution)
+        assert got.statements == ()
+        assert (got.key, got.estimate, got.distribution) == (
+            want.key, want.estimate, want.distribution)
 
 
 @settings(max_examples=150, deadline=None)
@@ -102,15 +104,29 @@ def test_sums_of_parts_score_like_the_answers_themselves(responses, seed):
     assert scores.respondents == expected["respondents"]
     for capability in scores.capabilities:
         assert same(capability.estimate, expected[capability.key]), capability.key
-        alpha = expected[capability.key + " alpha"]
-        assert close(capability.alpha, alpha)
         for statement in capability.statements:
             assert same(statement.estimate, expected[statement.key]), statement.key
     if expected["index"] is None:
         assert scores.index is None and scores.index_estimate is None
     else:
         assert scores.index == pytest.approx(expected["index"])
-        assert close(scores.index_estimate.standard_error, expected["own"].standard_error)
+        assert close(scores.index_estimate.standard_error, expected["index se"])
+        if expected["index se"] is not None:
+            half = t_quantile(0.975, expected["index df"]) * expected["index se"]
+            assert close(scores.index_estimate.ci_high, expected["index"] + half)
+
+
+def test_a_tally_is_the_response_count_then_five_counts_per_statement():
+    """The places every stored tally has had since the first release (earlier tallies held
+    more after them, which stored tallies lose)."""
+    layout = layout_of(INSTRUMENT)
+    assert layout.statements == {key: 1 + 5 * i for i, key in enumerate(KEYS)}
+    assert layout.size == 1 + 5 * len(KEYS)
+    t = tally(INSTRUMENT, [{"a1": 5, "b2": 3, "c1": 1}, {"a1": 4, "elsewhere": 2}])
+    assert t.values[0] == 2
+    assert t.counts("a1") == [0, 0, 0, 1, 1] and t.answered("a1") == 2
+    assert t.values[1 + 5 * KEYS.index("b2") + 2] == 1
+    assert sum(t.values) == 2 + 4
 
 
 def test_a_tally_survives_being_stored_as_json():
@@ -133,16 +149,6 @@ def test_estimate_from_sums_equals_the_estimate_of_the_values():
     assert same(from_sums, estimate(values))
     # Values in quarters: 13/4, 9/4, 16/4
     assert same(estimate_from_sums(3, 38, 169 + 81 + 256, 4), estimate([3.25, 2.25, 4.0]))
-
-
-def test_alpha_from_sums_equals_alpha_of_the_rows():
-    rows = [[5, 4, 4], [4, 4, 2], [2, 3, 3], [1, 2, 1]]
-    items = list(zip(*rows, strict=True))
-    totals = [sum(r) for r in rows]
-    assert cronbach_alpha_from_sums(
-        len(rows), [sum(i) for i in items], [sum(v * v for v in i) for i in items],
-        sum(totals), sum(t * t for t in totals),
-    ) == pytest.approx(cronbach_alpha(rows))
 
 
 def bisection(p, df):

@@ -1,8 +1,10 @@
 """The leaders' PDF: figures checked by hand against the ``closed_round`` fixture (conftest.py).
 
 Customer Care (6 people at 4) with North (5 at 5): index (6*4 + 5*5) / 11 = 4.45; every answer
-is 4 or 5, so 100% favourable. Its capability scores are 4 (x6) and 5 (x5): s = 0.522,
-se = 0.157, t(10) = 2.228, so the 95% interval is 4.45 ± 0.35 = 4.10 to 4.81.
+is 4 or 5, so 100% favourable. Each statement has 11 answers, 4 (x6) and 5 (x5): s = 0.522,
+se = 0.157; so does each capability (the answer-weighted mean of its statements' standard
+errors) and the index (the mean of the capabilities'). With t(10) = 2.228 (the fewest answers to
+a statement, less one) the 95% interval is 4.45 ± 0.35 = 4.10 to 4.81.
 """
 
 import io
@@ -66,8 +68,9 @@ def test_pdf_shows_the_hand_computed_figures(care_pdf):
     assert squash("95% interval 4.10 to 4.81") in text
     assert squash("11 people responded") in text
     assert squash("100% response rate") in text
-    # Cronbach's alpha is 1: each respondent answers every statement of a capability alike
-    assert squash("1.00 reliability (alpha)") in text
+    # A capability pools its four statements' answers: 11 people, 44 answers
+    assert squash("44 answers to its 4 statements") in text
+    assert "alpha" not in text and "people with a score" not in text
 
 
 def test_each_capability_starts_its_own_page(care_pdf):
@@ -127,7 +130,7 @@ def test_a_hidden_team_gets_a_cover_and_an_explanation_without_any_figure(db, cl
     text = "\n".join(pages)
     assert len(pages) == 1
     assert "Results for Field Service are not shown" in text
-    assert not re.search(r"\d\.\d", text)  # no mean, interval or alpha
+    assert not re.search(r"\d\.\d", text)  # no mean or interval
     assert "%" not in text and "responded" not in text
     assert "Better vans." not in text  # the hidden team's idea
 
@@ -262,11 +265,13 @@ def test_css_string_escapes_what_could_end_the_string_or_the_style_element():
 
 def test_scoring_rules_are_the_ones_stated_in_the_scores_module():
     rules = scoring_rules()
-    assert len(rules) == 5
-    assert rules[0] == "A statement's figures use everyone who answered it."
+    assert len(rules) == 5  # the list only, not the definitions after it
+    assert rules[0] == ("A statement's mean, its shares and the 95% interval of its mean use "
+                        "every answer to it.")
+    assert rules[1].startswith("A capability's scores pool every answer to its statements")
     assert "4–5 / 3 / 1–2" in rules[2]
-    assert rules[3] == ("Cronbach's alpha uses the respondents who answered every statement of "
-                        "the capability.")
+    assert rules[4].startswith("The Service Capability Index is the mean of the seven")
+    assert not any("alpha" in rule or "SE_c" in rule for rule in rules)
 
 
 def test_a_large_group_lists_a_random_sample_of_its_ideas_and_says_so(db, closed_round,

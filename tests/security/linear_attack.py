@@ -1,10 +1,16 @@
 """An exact differencing attack on published aggregates: plain Python, fractions, no numpy.
 
-Every published figure is a *fact*: the sum of some measure over a set of *cells*, where a cell
-is one team's contribution to one item in one round (``(round, team, item)``; the item is a
-statement, a capability, an open question, or "" for the response count). The attacker knows
-which cells each fact covers (a leader knows the team tree) and the fact's values; they do not
-know the cells' values. Anything they can compute is a linear combination of facts.
+Every published figure is a *fact*: a linear combination, with known coefficients, of unknown
+*cells*, where a cell is one team's responses' contribution to one item in one round
+(``(round, team, item)``): how many of them gave one answer to one statement
+(``"s:<key>=<value>"``), how many answered an open question, or "" for how many responded.
+The coefficients are those of the figure's documented definition: a statement's sum weighs its
+count of 4s by 4, a capability's sum covers its statements' cells, the index divides each
+capability's sum by its number of answers and the number of capabilities. (No figure tells the
+responses of one team apart, so a cell per response would only split a cell that no fact
+separates.) The attacker knows which cells each fact covers with which coefficient (a leader
+knows the team tree) and the fact's value; they do not know the cells' values. Anything they
+can compute is a linear combination of facts.
 
 A *leak* is a combination whose result depends only on the cells of fewer than ``minimum``
 responses (one response: someone's answer), counting the responses that actually contribute to
@@ -21,6 +27,12 @@ Two kinds of attack run over the same facts:
   of classes with fewer than ``minimum`` contributors on which a non-zero combination of facts
   is supported (rows of the null-space basis that are linearly dependent). It finds leaks that
   no named strategy describes; unions of classes are searched up to ``MAX_UNION`` classes.
+
+Before solving, the facts of each group that follow from the group's other facts (a statement's
+sum from its counts, a capability's figures from its statements', the index from the
+capabilities') are set aside: they add nothing to what can be combined, and keeping them would
+join every statement of a round into one system too large to solve in fractions. One that does
+not follow where it should contradicts the others (``Inconsistent``).
 """
 
 from __future__ import annotations
@@ -32,7 +44,6 @@ from fractions import Fraction
 from itertools import combinations
 
 Cell = tuple[int, int, str]  # (round id, team id, item)
-Values = tuple[Fraction, ...]
 #: The generic search tries unions of up to this many classes of cells (single classes and
 #: every pair, triple and quadruple whose contributors stay below the minimum).
 MAX_UNION = 4
@@ -40,15 +51,21 @@ MAX_UNION = 4
 
 @dataclass(frozen=True)
 class Fact:
-    """A published figure: ``values`` summed over ``cells``."""
+    """A published figure: ``value`` = the sum over ``cells`` of coefficient × cell."""
 
-    family: str  # "answers", "capability", "responses" or "ideas"
+    family: str  # "answers", "responses" or "ideas"
     round_id: int
     group_id: int
     item: str
-    cells: frozenset[Cell]
-    values: Values
+    #: Each cell's coefficient (none zero).
+    cells: Mapping[Cell, Fraction]
+    value: Fraction
     source: str = ""
+
+    @property
+    def key(self) -> tuple[str, frozenset]:
+        """What the fact says about which cells: equal for two facts of the same figure."""
+        return (self.family, frozenset(self.cells.items()))
 
 
 @dataclass(frozen=True)
@@ -58,18 +75,19 @@ class Leak:
     #: Non-zero coefficient of every cell in the result.
     result: Mapping[Cell, Fraction]
     contributors: frozenset
-    values: Values
+    value: Fraction
     how: str
 
     def __str__(self):
         cells = ", ".join(f"{c[1]}/{c[2] or 'responses'}(r{c[0]})×{k}"
                           for c, k in sorted(self.result.items()))
         return (f"[{self.strategy}] {self.family}: {len(self.contributors)} response(s) "
-                f"recovered: {self.values} over {cells} ({self.how})")
+                f"recovered: {self.value} = {cells} ({self.how})")
 
 
 class Inconsistent(AssertionError):
-    """Two outputs published different values for the same cells."""
+    """Two outputs published different values for the same cells, or a figure contradicts the
+    figures it follows from."""
 
 
 @dataclass
@@ -88,10 +106,13 @@ class Attack:
 
     def __post_init__(self):
         self.unique = dedupe(self.facts)
+        #: The facts the solver works on: ``unique`` without those that follow from their own
+        #: group's other facts (the module docstring).
+        self.independent = independent(self.unique)
 
     # --- judging a combination ---------------------------------------------------------------
 
-    def judge(self, strategy: str, family: str, result: Mapping[Cell, Fraction], values: Values,
+    def judge(self, strategy: str, family: str, result: Mapping[Cell, Fraction], value: Fraction,
               how: str) -> Leak | None:
         """Count an attempt; return a Leak when ``result`` rests on too few responses."""
         self.attempts[strategy] += 1
@@ -102,7 +123,7 @@ class Attack:
         rounds = {c[0] for c in result}
         limit = min(self.minimum(family, r) for r in rounds)
         if 0 < len(people) < limit:
-            return Leak(strategy, family, result, people, values, how)
+            return Leak(strategy, family, result, people, value, how)
         return None
 
     def combine(self, strategy: str, terms: Iterable[tuple[int, Fact]], how: str) -> Leak | None:
@@ -110,34 +131,40 @@ class Attack:
         terms = list(terms)
         family = terms[0][1].family
         result: dict[Cell, Fraction] = defaultdict(Fraction)
-        values = [Fraction(0)] * len(terms[0][1].values)
+        value = Fraction(0)
         for k, fact in terms:
             assert fact.family == family
-            for cell in fact.cells:
-                result[cell] += k
-            values = [v + k * x for v, x in zip(values, fact.values, strict=True)]
-        return self.judge(strategy, family, result, tuple(values), how)
+            for cell, coefficient in fact.cells.items():
+                result[cell] += k * coefficient
+            value += k * fact.value
+        return self.judge(strategy, family, result, value, how)
 
     # --- the generic solver --------------------------------------------------------------------
 
     def solve(self) -> list[Leak]:
         leaks = []
-        for component in components(self.unique, self.contributors):
+        for component in components(self.independent, self.contributors):
             leaks.extend(self._solve_component(component))
         return leaks
 
     def _solve_component(self, facts: list[Fact]) -> list[Leak]:
         family = facts[0].family
-        cells = sorted({c for f in facts for c in f.cells if c in self.contributors})
-        signature: dict[Cell, tuple[int, ...]] = {
-            c: tuple(i for i, f in enumerate(facts) if c in f.cells) for c in cells}
-        classes: dict[tuple[int, ...], list[Cell]] = defaultdict(list)
-        for cell in cells:
-            classes[signature[cell]].append(cell)
+        # Cells that every fact weighs alike form one class: no combination tells them apart.
+        signature: dict[Cell, list[tuple[int, Fraction]]] = defaultdict(list)
+        for i, fact in enumerate(facts):
+            for cell, coefficient in fact.cells.items():
+                if cell in self.contributors:
+                    signature[cell].append((i, coefficient))
+        classes: dict[tuple, list[Cell]] = defaultdict(list)
+        for cell in sorted(signature):
+            classes[tuple(signature[cell])].append(cell)
         keys = list(classes)
         people = [frozenset().union(*(self.contributors[c] for c in classes[k])) for k in keys]
-        matrix = [[Fraction(int(i in key)) for key in keys] for i in range(len(facts))]
-        rhs = [list(f.values) for f in facts]
+        matrix = [[Fraction(0)] * len(keys) for _ in facts]
+        for column, key in enumerate(keys):
+            for i, coefficient in key:
+                matrix[i][column] = coefficient
+        rhs = [[f.value] for f in facts]
         reduced, pivots = rref(matrix, rhs)
         basis = null_space(reduced, pivots, len(keys))
         rows = [[vector[k] for vector in basis] for k in range(len(keys))]
@@ -161,9 +188,9 @@ class Attack:
                 y = [Fraction(0)] * len(keys)
                 for k, w in zip(subset, weights, strict=True):
                     y[k] = w
-                values = value_of(y, reduced, pivots, len(keys))
+                (value,) = value_of(y, reduced, pivots, len(keys))
                 result = {cell: y[k] for k in subset for cell in classes[keys[k]]}
-                leak = self.judge("any linear combination", family, result, values,
+                leak = self.judge("any linear combination", family, result, value,
                                   f"solved from {len(facts)} facts")
                 if leak:
                     leaks.append(leak)
@@ -171,15 +198,55 @@ class Attack:
 
 
 def dedupe(facts: Iterable[Fact]) -> list[Fact]:
-    """One fact per (family, cells); :raise Inconsistent: when two disagree."""
+    """One fact per (family, cells and coefficients); :raise Inconsistent: when two disagree."""
     seen: dict[tuple[str, frozenset], Fact] = {}
     for fact in facts:
-        key = (fact.family, fact.cells)
-        if key in seen and seen[key].values != fact.values:
+        key = fact.key
+        if key in seen and seen[key].value != fact.value:
             raise Inconsistent(f"{seen[key].source} and {fact.source} differ for the same "
-                               f"responses: {seen[key].values} vs {fact.values}")
+                               f"responses: {seen[key].value} vs {fact.value}")
         seen.setdefault(key, fact)
     return list(seen.values())
+
+
+def independent(facts: Sequence[Fact]) -> list[Fact]:
+    """``facts`` without each one that is a linear combination of facts of its own group (same
+    family, round and group) kept before it, the simplest first.
+
+    :raise Inconsistent: when such a combination gives another value than the fact's: the
+        figure is not what its definition says it is, given the others.
+    """
+    by_group: dict[tuple[str, int, int], list[Fact]] = defaultdict(list)
+    for fact in facts:
+        by_group[(fact.family, fact.round_id, fact.group_id)].append(fact)
+    kept = []
+    for group in by_group.values():
+        basis: list[tuple[Cell, dict[Cell, Fraction], Fraction]] = []
+        for fact in sorted(group, key=lambda f: (len(f.cells), f.item)):
+            row, value = dict(fact.cells), fact.value
+            # Each basis row holds no pivot of the rows before it, so one pass in order
+            # clears every pivot from ``row``.
+            for pivot, base, base_value in basis:
+                k = row.get(pivot)
+                if k:
+                    for cell, x in base.items():
+                        y = row.get(cell, 0) - k * x
+                        if y:
+                            row[cell] = y
+                        else:
+                            row.pop(cell, None)
+                    value -= k * base_value
+            if not row:
+                if value:
+                    raise Inconsistent(f"{fact.source}: {fact.item} of group {fact.group_id} "
+                                       f"is off by {value} from what the group's other "
+                                       f"figures imply")
+                continue
+            pivot = min(row)
+            lead = row[pivot]
+            basis.append((pivot, {c: x / lead for c, x in row.items()}, value / lead))
+            kept.append(fact)
+    return kept
 
 
 def components(facts: Sequence[Fact], contributors: Mapping[Cell, frozenset]) -> list[list[Fact]]:
@@ -264,7 +331,7 @@ def dependency(rows: list[list[Fraction]]) -> list[Fraction] | None:
 
 
 def value_of(y: list[Fraction], reduced: list[list[Fraction]], pivots: list[int],
-             width: int) -> Values:
+             width: int) -> tuple[Fraction, ...]:
     """The values of the combination ``y`` (which must lie in the row space)."""
     size = len(reduced[0]) - width if reduced else 0
     values = [Fraction(0)] * size
