@@ -32,6 +32,7 @@ from .operations import (
     delete_draft,
     edit_instrument,
     extend_round,
+    groups_below_minimum,
     launch_round,
     load_tree,
     update_draft,
@@ -86,7 +87,7 @@ def index():
     _close_due()
     page = db.paginate(select(Round).order_by(Round.created_at.desc(), Round.id.desc()),
                        page=page_number(), per_page=ROUNDS_PER_PAGE, error_out=False)
-    counts = round_counts(r.id for r in page.items)
+    counts = round_counts(page.items)
     return render_template("rounds/index.html", page=page, counts=counts)
 
 
@@ -295,7 +296,8 @@ def launch(round_id: int):
             return redirect(url_for(".show", round_id=round_id))
     people, teams = count_invitees(round_)
     return render_template("rounds/launch.html", round=round_, people=people, team_count=teams,
-                           errors=errors, has_errors=bool(errors))
+                           small_teams=groups_below_minimum(round_), errors=errors,
+                           has_errors=bool(errors))
 
 
 @bp.route("/<int:round_id>/delete", methods=["GET", "POST"])
@@ -316,16 +318,37 @@ def delete(round_id: int):
 # --- an open round: sending, links, extending, closing ---------------------------------------
 
 
-def _report_sending(report: SendReport, total: int, noun: str, again: str) -> None:
+def _report_sending(report: SendReport, total: int) -> None:
     if report.error is None:
         if report.sent:
-            flash(f"Sent {_plural(report.sent, noun)}.", "success")
+            flash(f"Sent {_plural(report.sent, 'invitation')}.", "success")
         else:
-            flash(f"There were no {noun}s left to send.", "info")
+            flash("There were no invitations left to send.", "info")
         return
-    flash(f"Sent {report.sent} of {_plural(total, noun)}, then the mail server failed: "
-          f"{report.error.rstrip('.')}. Press {again} to send the rest; no one gets the same "
-          f"{noun} twice.", "error")
+    flash(f"Sent {report.sent} of {_plural(total, 'invitation')}, then the mail server failed: "
+          f"{report.error.rstrip('.')}. Press Send again to send the rest; no one gets the same "
+          "invitation twice.", "error")
+
+
+def _report_reminders(report: SendReport, counted: int | None) -> None:
+    """Say what a reminder did. Reminders go only to people who have not submitted, so how
+    many went is said only where the page may show that number (``counted``: the people a new
+    reminder would reach, None when hidden); a resumed reminder's count would tell about
+    the few it had not reached yet, so it is never said."""
+    if report.error is not None:
+        flash(f"The mail server failed before every reminder was sent: "
+              f"{report.error.rstrip('.')}. Press “Resume the last reminder” to send the rest; "
+              "no one gets the same reminder twice.", "error")
+    elif report.resumed:
+        flash("The last reminder has now gone to everyone it had not reached yet who has not "
+              "submitted.", "success")
+    elif counted is None:
+        flash("Reminders have gone to everyone whose invitation was e-mailed and who has not "
+              "submitted yet.", "success")
+    elif report.sent:
+        flash(f"Sent {_plural(report.sent, 'reminder')}.", "success")
+    else:
+        flash("There was no one left to remind.", "info")
 
 
 @bp.post("/<int:round_id>/send")
@@ -337,7 +360,7 @@ def send(round_id: int):
     except RoundError as error:
         flash(str(error), "error")
     else:
-        _report_sending(report, total, "invitation", "Send again")
+        _report_sending(report, total)
     return redirect(url_for(".show", round_id=round_id))
 
 
@@ -348,15 +371,14 @@ def remind(round_id: int):
     batch = request.form.get("batch", type=int)
     if batch is not None and not 0 <= batch <= MAX_ID:
         batch = -1  # no batch HR can have seen (and past the database's integers): out of date
-    progress = round_progress(round_)
-    total = progress.reminders_left if resume else progress.to_remind
+    counted = None if resume else round_progress(round_).to_remind
     try:
         report = send_reminders(round_, new_batch=not resume,
                                 expected_batch=batch)
     except RoundError as error:
         flash(str(error), "error")
     else:
-        _report_sending(report, total, "reminder", "Resume reminders")
+        _report_reminders(report, counted)
     return redirect(url_for(".show", round_id=round_id))
 
 
