@@ -1,7 +1,8 @@
 """``flask --app surveyapp round ...``: rounds from the command line (and from cron).
 
 The output of ``create`` (the new id alone on the last line of stdout) and of ``links`` (CSV
-with the header ``email,name,team,url``, no byte-order mark) is a contract for scripts.
+with the header ``email,name,team,url``, no byte-order mark) is a contract for scripts. Every
+``links`` is recorded and shown on the round's reports (``link_exports.py``).
 Errors go to stderr with a non-zero exit code: 2 for bad arguments (an unknown team path),
 1 when the round refuses the change (the RoundError message).
 """
@@ -20,7 +21,8 @@ from ..clock import today
 from ..extensions import db
 from ..models import Round, RoundStatus, Team
 from ..orgtree import PATH_SEPARATOR, split_path
-from .invitations import links_csv_rows, send_invitations, send_reminders
+from .invitations import send_invitations, send_reminders
+from .link_exports import export_links
 from .operations import (
     DEFAULT_MIN_GROUP,
     RoundError,
@@ -143,17 +145,25 @@ def close_due_command():
 @click.option("--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the CSV to this file instead of stdout.")
 def links_command(round_id, output):
-    """Write the personal links of everyone who has not submitted as CSV: email,name,team,url."""
+    """Write the personal links of everyone who has not submitted as CSV: email,name,team,url.
+
+    The export is recorded (as made by "the command line") and shown on every report of the
+    round. Refused when the organisation has switched link export off (LINK_EXPORT).
+    """
     round_ = _round(round_id)
-    if round_.status == RoundStatus.DRAFT:
-        raise click.ClickException("A draft round has no links yet: launch it first.")
-    rows = list(links_csv_rows(round_))
+    try:
+        rows = export_links(round_, user=None)
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()  # recorded before a single link leaves
     if output:
         with open(output, "w", newline="", encoding="utf-8") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
         click.echo(f"Wrote {len(rows) - 1} links to {output}.", err=True)
     else:
         csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
+    click.echo("This export is recorded and shown on every report of the round: anyone holding "
+               "a link can answer as that person.", err=True)
 
 
 @round_group.command("send")

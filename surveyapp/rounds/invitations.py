@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flask import current_app
@@ -58,10 +58,11 @@ def links_csv_rows(round_: Round) -> Iterator[list[str]]:
                text_cell(paths.get(invitation.team_id, "")), survey_url(invitation)]
 
 
-def links_csv(round_: Round) -> str:
+def links_csv(rows: Iterable[list[str]]) -> str:
+    """``rows`` (from ``links_csv_rows``) as CSV text with CRLF line ends, for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(links_csv_rows(round_))
+    writer.writerows(rows)
     return out.getvalue()
 
 

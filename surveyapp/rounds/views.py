@@ -13,16 +13,19 @@ from datetime import date, timedelta
 from functools import reduce
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..access import hr_required
 from ..clock import today
 from ..database import MAX_ID, page_number
+from ..errors import render_error
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Round, RoundStatus, Team
 from .forms import ExtendForm, RoundForm, statements_form
 from .invitations import SendReport, links_csv, send_invitations, send_reminders
+from .link_exports import export_links, link_export_on, recorded_exports
 from .operations import (
     RoundError,
     close_due_rounds,
@@ -196,7 +199,8 @@ def show(round_id: int):
             "team_paths": [(tree.path(t.id), t.is_archived) for t in round_.teams],
         }
         return render_template("rounds/draft.html", **context)
-    context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now)}
+    context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now),
+                "exports": recorded_exports(round_.id), "link_export_on": link_export_on()}
     return render_template("rounds/show.html", **context)
 
 
@@ -386,17 +390,37 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "round"
 
 
-@bp.get("/<int:round_id>/links.csv")
+@bp.route("/<int:round_id>/links", methods=["GET", "POST"])
 def links(round_id: int):
-    """The personal links of everyone who has not submitted, for HR's own mail system.
+    """Download the personal links of everyone who has not submitted, for HR's own mail
+    system: a page that says what it means, then a POST that records the export and returns
+    the CSV (UTF-8 with a byte-order mark, which tells Excel the encoding).
 
-    UTF-8 with a byte-order mark, which tells Excel the encoding (names with accents).
+    :raise 403: when the organisation has switched link export off (``LINK_EXPORT``).
     """
     round_ = _get_round(round_id)
-    if round_.status == RoundStatus.DRAFT:
-        flash("A draft round has no links yet: launch it first.", "error")
+    if not link_export_on():
+        return render_error(403, "Downloading survey links is switched off",
+                            "Your organisation sends every invitation and reminder from this "
+                            "application (the setting LINK_EXPORT is off). Use the round's page "
+                            "to send them.")
+    if round_.status != RoundStatus.OPEN:
+        flash("A draft round has no links yet: launch it first."
+              if round_.status == RoundStatus.DRAFT else
+              "This round has closed: its links no longer work.", "error")
         return redirect(url_for(".show", round_id=round_id))
-    response = Response("\ufeff" + links_csv(round_), content_type="text/csv; charset=utf-8")
+    if request.method == "GET":
+        return render_template("rounds/links.html", round=round_, today=today(),
+                               exports=recorded_exports(round_.id))
+    try:
+        rows = export_links(round_, user=current_user)
+    except RoundError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".show", round_id=round_id))
+    # Recorded before a single link leaves: if the commit fails, no file is sent.
+    db.session.commit()
+    response = Response("\ufeff" + links_csv(rows), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="links-{_slug(round_.name)}.csv"')
     # Each link lets its holder answer as that person: keep it out of every cache.

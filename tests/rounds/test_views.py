@@ -30,13 +30,13 @@ def settings(org, **overrides) -> dict:
 # --- access ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links.csv"])
+@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links"])
 def test_anonymous_visitors_are_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links.csv"])
+@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links"])
 def test_leaders_may_not_use_round_pages(client, auth, make_user, org, make_round, url):
     make_round([org.sales], launched=True)
     auth.login_as(make_user(Role.LEADER, teams=[org.sales]))
@@ -286,7 +286,7 @@ def test_open_round_page_shows_figures_and_actions(client, hr, org, make_round):
     page = text(client.get(f"/rounds/{round_.id}"))
     assert "14 days left" in page
     assert "Send 6 invitations" in page
-    assert "Download links (CSV)" in page and "Close round now" in page
+    assert "Download the links…" in page and "Close round now" in page
     assert "e-mailed from here" in page
 
 
@@ -359,7 +359,7 @@ def test_links_csv_downloads_with_a_bom_and_every_pending_link(db, client, hr, o
     round_ = make_round([org.sales], launched=True)
     db.session.add(Participation(round_id=round_.id, person_id=org.people[7].id))
     db.session.commit()
-    response = client.get(f"/rounds/{round_.id}/links.csv")
+    response = client.submit(f"/rounds/{round_.id}/links")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.headers["Cache-Control"] == "no-store"
