@@ -15,3 +15,8 @@ def organisation_zone() -> ZoneInfo:
 def today() -> date:
     """Today's date where the organisation is (config ``TIMEZONE``)."""
     return datetime.now(UTC).astimezone(organisation_zone()).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The date of ``moment`` (aware) where the organisation is."""
+    return moment.astimezone(organisation_zone()).date()

@@ -54,6 +54,9 @@ DEFAULTS: dict[str, object] = {
     "TIMEZONE": "Europe/London",
     # Key for invitation links; empty means SECRET_KEY. Changing it breaks every open link.
     "INVITATION_KEY": "",
+    # Whether HR may download survey links (to send from its own mail system). Each export is
+    # recorded and shown on the round's reports; false switches it off for the organisation.
+    "LINK_EXPORT": True,
     # E-mail. With no MAIL_SERVER, messages are written to instance/outbox/ as .eml files.
     "MAIL_SERVER": "",
     "MAIL_PORT": 25,

@@ -6,19 +6,28 @@ The outbox lets the demo and a fresh install work with no mail server: each mess
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
 
 
 class MailError(RuntimeError):
-    """The mail server could not be reached or refused a message."""
+    """The mail server could not be reached or refused a message.
+
+    ``without_recipient`` says the same without naming the person the message was for: a
+    refused reminder's address would tell that this person has not submitted yet.
+    """
+
+    def __init__(self, message: str, without_recipient: str | None = None):
+        super().__init__(message)
+        self.without_recipient = without_recipient or message
 
 
 def make_message(*, to: str, subject: str, body: str) -> EmailMessage:
@@ -89,8 +98,12 @@ class Mailer(AbstractContextManager):
         try:
             self._smtp.send_message(msg)
         except (OSError, smtplib.SMTPException) as error:
-            raise MailError(f"The mail server refused the message to {msg['To']}: "
-                            f"{describe(error)}") from error
+            reason = describe(error)
+            address = parseaddr(str(msg["To"]))[1]
+            hidden = re.sub(re.escape(address), "[recipient]", reason, flags=re.I) if address \
+                else reason
+            raise MailError(f"The mail server refused the message to {msg['To']}: {reason}",
+                            f"The mail server refused a message: {hidden}") from error
 
     def __exit__(self, *exc) -> None:
         if self._smtp is not None:

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
-from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Date,
-    Integer,
-    LargeBinary,
-    SmallInteger,
-    Text,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -69,12 +68,12 @@ class Team(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     #: NO ACTION rather than RESTRICT, so that a whole subtree can go in one statement.
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
     #: Set when HR archives the team; archived teams keep their history but take no new people.
-    archived_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    parent: Mapped[Optional[Team]] = relationship(
+    parent: Mapped[Team | None] = relationship(
         back_populates="children", remote_side="Team.id"
     )
     children: Mapped[list[Team]] = relationship(back_populates="parent", order_by="Team.name")
@@ -106,11 +105,11 @@ class Person(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"), index=True)
     #: Coarse attributes, copied onto responses; keep the values few and broad.
-    location: Mapped[Optional[str]] = mapped_column(String(80))
-    role_level: Mapped[Optional[str]] = mapped_column(String(80))
-    tenure_band: Mapped[Optional[str]] = mapped_column(String(80))
+    location: Mapped[str | None] = mapped_column(String(80))
+    role_level: Mapped[str | None] = mapped_column(String(80))
+    tenure_band: Mapped[str | None] = mapped_column(String(80))
     #: Set when the person leaves; they are then invited to no new round.
-    archived_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -157,7 +156,7 @@ class User(UserMixin, db.Model):
     #: Changes when the password changes, which ends every existing session.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     teams: Mapped[list[Team]] = relationship(
         secondary=leadership, back_populates="leaders", order_by="Team.name"
@@ -239,8 +238,8 @@ class Round(db.Model):
     #: How many reminder batches HR has started; each invitation records the last it received.
     reminder_batches: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    launched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     teams: Mapped[list[Team]] = relationship(secondary=round_scope, order_by="Team.name")
     invitations: Mapped[list[Invitation]] = relationship(
@@ -264,7 +263,7 @@ class RoundTeam(db.Model):
     )
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"), primary_key=True)
     #: The parent within this round's tree (None at the top of the round's scope).
-    parent_team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
+    parent_team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(String(120))
     path: Mapped[str] = mapped_column(String(1000))
     #: People invited whose own team this is (not counting teams below).
@@ -272,7 +271,7 @@ class RoundTeam(db.Model):
     #: The sums behind the scores of this team's own responses (a list of integers, see
     #: surveyapp/analysis/tally.py), stored when the round closes so that reports need not read
     #: every answer; None before.
-    tally: Mapped[Optional[list]] = mapped_column(JSON, deferred=True)
+    tally: Mapped[list | None] = mapped_column(JSON, deferred=True)
 
     round: Mapped[Round] = relationship(back_populates="snapshot")
 
@@ -294,14 +293,14 @@ class Invitation(db.Model):
     #: a link cannot be matched to an invitation without that key.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: When the invitation e-mail went out (None: not yet).
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last reminder batch this person was sent (0: none).
     reminder_batch: Mapped[int] = mapped_column(default=0)
 
     round: Mapped[Round] = relationship(back_populates="invitations")
     person: Mapped[Person] = relationship()
     team: Mapped[Team] = relationship()
-    draft: Mapped[Optional[Draft]] = relationship(
+    draft: Mapped[Draft | None] = relationship(
         back_populates="invitation", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -384,7 +383,7 @@ class LinkExport(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
     #: The HR admin who downloaded the links; None for the command line.
-    user_id: Mapped[Optional[int]] = mapped_column(
+    user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"))
     #: Who exported, as reports show it (kept when the account is deleted).
     exported_by: Mapped[str] = mapped_column(String(200))
@@ -406,9 +405,9 @@ class Response(db.Model):
     id: Mapped[int] = mapped_column(RandomKey, primary_key=True, default=random_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
-    location: Mapped[Optional[str]] = mapped_column(String(80))
-    role_level: Mapped[Optional[str]] = mapped_column(String(80))
-    tenure_band: Mapped[Optional[str]] = mapped_column(String(80))
+    location: Mapped[str | None] = mapped_column(String(80))
+    role_level: Mapped[str | None] = mapped_column(String(80))
+    tenure_band: Mapped[str | None] = mapped_column(String(80))
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True

@@ -8,8 +8,9 @@ team of the round). ``--team`` takes the team's path as it stood in the round
 ("Operations/Customer Care"), in any case. Every output follows the same confidentiality rules
 as the pages: a hidden group's CSV rows keep their labels with every figure empty, and its PDF
 shows no figures. The CSV (header ``team,capability,respondents,answers,mean,favourable_pct,
-neutral_pct,unfavourable_pct``, no byte-order mark; stdout without --output; see export.py) is
-a contract for scripts.
+neutral_pct,unfavourable_pct,notice``, no byte-order mark; stdout without --output; see
+export.py) is a contract for scripts; its ``notice`` column, like a line on stderr and the PDF,
+says when the round's survey links were exported.
 
 ``--all-teams`` writes the organisation's PDF and every team's into DIR, one worker process per
 core; each worker builds its own app, so no database connection crosses a process boundary.
@@ -44,6 +45,7 @@ from ..analysis.report import RoundContext
 from ..extensions import db
 from ..models import Round, RoundStatus
 from ..orgtree import PATH_SEPARATOR, split_path
+from ..rounds.link_exports import notice_text, recorded_exports
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
@@ -89,13 +91,16 @@ def report_command(round_id, team_path, all_teams, file_format, output, jobs):
     round_ = closed_round(round_id)
     organisation = current_app.config["ORGANISATION_NAME"]
     ctx = load_context(round_)
+    notice = notice_text(recorded_exports(round_.id))
+    if notice:  # the files say it too
+        click.echo(f"Note: {notice}", err=True)
     if all_teams:
         write_all_teams(round_, ctx, organisation, output, jobs or usable_cores())
         return
     group_id = ORGANISATION if team_path is None else find_team(ctx, team_path)
     name = ctx.path(group_id, organisation)
     if file_format == "csv":
-        text = to_csv(csv_rows(ctx, group_id, ctx.tallies, organisation))
+        text = to_csv(csv_rows(ctx, group_id, ctx.tallies, organisation, notice=notice))
         db.session.rollback()
         if output:
             write_output(output, text.encode("utf-8"))
@@ -105,7 +110,7 @@ def report_command(round_id, team_path, all_teams, file_format, output, jobs):
         return
     inputs = pdf_inputs(round_, group_id, organisation, ctx)
     db.session.rollback()  # end the read transaction before the slow part
-    write_output(output, render_pdf(inputs.report, inputs.aggregates))
+    write_output(output, render_pdf(inputs.report, inputs.aggregates, inputs.exports))
     click.echo(f"Wrote the report of {name} in “{round_.name}” to {output}.", err=True)
 
 
@@ -254,7 +259,7 @@ def render_job(job: Job) -> tuple[str, str | None]:
         inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"],
                             load_context(round_))
         db.session.rollback()  # hold no transaction (on SQLite: no write lock) while rendering
-        write_atomically(job.path, render_pdf(inputs.report, inputs.aggregates))
+        write_atomically(job.path, render_pdf(inputs.report, inputs.aggregates, inputs.exports))
     except Exception as error:  # one failed PDF must not stop the others; the parent reports it
         db.session.rollback()
         return job.path, f"{type(error).__name__}: {error}"

@@ -1,7 +1,7 @@
 """CSV of aggregates (never individual responses): one row per team and capability, plus the index.
 
 Header (a contract):
-team,capability,respondents,answers,mean,favourable_pct,neutral_pct,unfavourable_pct
+team,capability,respondents,answers,mean,favourable_pct,neutral_pct,unfavourable_pct,notice
 
 ``team`` is the team's path (with a leading apostrophe if it would start a spreadsheet
 formula: see spreadsheet.py). ``respondents`` is the group's number of responses, on every row;
@@ -9,6 +9,12 @@ formula: see spreadsheet.py). ``respondents`` is the group's number of responses
 pool (on the index row: to every statement). Hidden groups keep their rows with every figure
 empty, and so does a capability hidden in a shown group (one of its statements has too few
 answers to show).
+
+``notice`` says what a reader of the figures must know about the whole round, in every row
+(so that it stays with any row copied or filtered out), and is empty when there is nothing to
+say: today, that survey links were exported (``rounds/link_exports.py``), so that some answers
+may have been given by whoever held the links. It is a column rather than a comment line so
+that no CSV reader takes it for a team's figures and every row keeps the same columns.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from ..analysis.tally import Tally
 from ..spreadsheet import text_cell
 
 HEADER = ["team", "capability", "respondents", "answers", "mean", "favourable_pct",
-          "neutral_pct", "unfavourable_pct"]
+          "neutral_pct", "unfavourable_pct", "notice"]
 #: The figures of a row that shows none.
 EMPTY = ["", "", "", "", "", ""]
 
@@ -34,10 +40,18 @@ def _pct(share: float) -> str:
 
 
 def csv_rows(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally],
-             organisation: str) -> Iterator[list[str]]:
+             organisation: str, *, notice: str) -> Iterator[list[str]]:
     """Rows for the group and every team in it, in tree order (header first), from the
-    teams' tallies (which must cover at least the group's teams)."""
+    teams' tallies (which must cover at least the group's teams), each ending with
+    ``notice`` (``link_exports.notice_text`` of the round's exports; "" for none)."""
     yield HEADER
+    notice = text_cell(notice)
+    for row in _figure_rows(ctx, group_id, tallies, organisation):
+        yield [*row, notice]
+
+
+def _figure_rows(ctx: RoundContext, group_id: int, tallies: Mapping[int, Tally],
+                 organisation: str) -> Iterator[list[str]]:
     groups = GroupTallies(ctx, tallies)
     capabilities = ctx.info.instrument.capabilities
     for current in ([ORGANISATION] if group_id == ORGANISATION else []) + ctx.subtree(group_id):

@@ -36,6 +36,7 @@ from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED, RoundContext, TeamReport
 from ..clock import today
 from ..models import Round
+from ..rounds.link_exports import ExportNotice, notice_text, recorded_exports
 from .charts import heat_colour, heat_text_colour
 from .export import csv_rows, to_csv
 from .queries import load_context, team_report
@@ -80,6 +81,8 @@ class PdfInputs:
     report: TeamReport
     #: The aggregates of the group and every team in it, as export.csv_rows writes them.
     aggregates: str
+    #: Every export of the round's survey links, shown on the cover and the method page.
+    exports: tuple[ExportNotice, ...] = ()
 
 
 def pdf_inputs(round_: Round, group_id: int, organisation: str,
@@ -90,17 +93,21 @@ def pdf_inputs(round_: Round, group_id: int, organisation: str,
     """
     ctx = ctx or load_context(round_)
     report = team_report(round_, group_id, organisation, ctx=ctx)
-    rows = csv_rows(ctx, group_id, ctx.tallies, organisation)
-    return PdfInputs(report, to_csv(rows))
+    exports = recorded_exports(round_.id)
+    rows = csv_rows(ctx, group_id, ctx.tallies, organisation, notice=notice_text(exports))
+    return PdfInputs(report, to_csv(rows), exports)
 
 
-def render_pdf(report: TeamReport, aggregates: str | None = None) -> bytes:
-    """The report as a tagged A4 PDF; ``aggregates`` (CSV text) is attached when given.
+def render_pdf(report: TeamReport, aggregates: str | None = None,
+               exports: tuple[ExportNotice, ...] = ()) -> bytes:
+    """The report as a tagged A4 PDF; ``aggregates`` (CSV text) is attached when given, and
+    ``exports`` (the round's link exports) are shown on the cover and the method page.
 
     Needs an application context (for the templates), not a request.
     """
     html = render_template(
-        "reports/pdf.html", report=report, running_header=css_string(running_header(report)),
+        "reports/pdf.html", report=report, exports=exports,
+        running_header=css_string(running_header(report)),
         scoring_rules=scoring_rules(), produced_on=today(),
         title=document_title(report), whole=report.group_id == ORGANISATION,
         team_label=team_label(report), ideas_listed=IDEAS_LISTED,

@@ -44,6 +44,10 @@ CACHED_CONTEXTS = 4
 _cache_lock = threading.Lock()
 
 
+class NotClosed(ValueError):
+    """A round's results were asked for before it closed: none exist yet."""
+
+
 def load_context(round_: Round) -> RoundContext:
     """The round's frozen tree with every team's tally (surveyapp/rounds/tallies.py), and so
     its response counts and the visibility of every group and of every statement's and
@@ -52,10 +56,11 @@ def load_context(round_: Round) -> RoundContext:
     A closed round never changes (answers, tree and rules are frozen), so the app keeps the
     contexts of the last few closed rounds: every report of a round (each team's page, PDF
     and CSV) shares one, built once per process. Callers must not change a context.
+
+    :raise NotClosed: for a round that is not closed: no figure of an open round is ever
+        computed, not even to compare another round with it.
     """
     key = _context_key(round_)
-    if key is None:
-        return build_context(round_)
     cache = current_app.extensions.setdefault("surveyapp.closed_round_contexts", OrderedDict())
     with _cache_lock:
         ctx = cache.get(key)
@@ -70,17 +75,25 @@ def load_context(round_: Round) -> RoundContext:
     return ctx
 
 
-def _context_key(round_: Round) -> tuple | None:
+def _context_key(round_: Round) -> tuple:
     """What a closed round's context depends on: the round as closed, and the rules in force
-    (tests switch rules off to show that an attack then succeeds)."""
-    if round_.status != RoundStatus.CLOSED or round_.closed_at is None:
-        return None
+    (tests switch rules off to show that an attack then succeeds).
+
+    :raise NotClosed: for a round that is not closed.
+    """
+    _require_closed(round_)
     return (round_.id, round_.closed_at, report_rules.decide_visibility,
             report_rules.decide_figure_visibility)
 
 
+def _require_closed(round_: Round) -> None:
+    if round_.status != RoundStatus.CLOSED or round_.closed_at is None:
+        raise NotClosed(f"round {round_.id} is {round_.status}: it has no results")
+
+
 def build_context(round_: Round) -> RoundContext:
-    """``load_context`` without the cache."""
+    """``load_context`` without the cache. :raise NotClosed: as ``load_context``."""
+    _require_closed(round_)
     teams = {
         row.team_id: TeamRow(row.team_id, row.parent_team_id, row.name, row.path, row.invited)
         for row in db.session.execute(
@@ -123,12 +136,21 @@ def load_comments(round_id: int, team_ids: Collection[int] | None = None) -> lis
 
 
 def previous_round(round_: Round, group_id: int) -> Round | None:
-    """The latest round launched before ``round_`` that included the group (any, for the
-    whole organisation)."""
+    """The round that ``round_``'s reports of the group compare with: the latest round that
+    included the group (any round, for the whole organisation) and had closed *before*
+    ``round_`` closed. None for a round that is not closed.
+
+    Comparing only with rounds closed first keeps every figure of an open round out of the
+    reports, even as a change (a change pins both means, so watching it move while another
+    round is open would show how each new response there moved its mean), and it fixes a
+    closed round's report once and for all: no round closing later can change it.
+    """
+    if round_.status != RoundStatus.CLOSED or round_.closed_at is None:
+        return None
     query = (
         select(Round)
-        .where(Round.status != RoundStatus.DRAFT, Round.launched_at < round_.launched_at)
-        .order_by(Round.launched_at.desc())
+        .where(Round.status == RoundStatus.CLOSED, Round.closed_at < round_.closed_at)
+        .order_by(Round.closed_at.desc(), Round.id.desc())
         .limit(1)
     )
     if group_id != ORGANISATION:
@@ -141,16 +163,18 @@ def previous_round(round_: Round, group_id: int) -> Round | None:
 
 def team_report(round_: Round, group_id: int, organisation: str,
                 ctx: RoundContext | None = None) -> TeamReport:
-    """Build the report of a team (or ``ORGANISATION``) in a launched round.
+    """Build the report of a team (or ``ORGANISATION``) in a closed round, compared with
+    ``previous_round``.
 
     :raise KeyError: when the team was not part of the round.
+    :raise NotClosed: when the round is not closed.
     """
     ctx = ctx or load_context(round_)
     if group_id != ORGANISATION and group_id not in ctx.teams:
         raise KeyError(group_id)
     members = None if group_id == ORGANISATION else ctx.subtree(group_id)
     comments = load_comments(round_.id, members)
-    before = previous_round(round_, group_id) if round_.launched_at else None
+    before = previous_round(round_, group_id)
     previous_ctx = load_context(before) if before is not None else None
     return build_report(
         organisation=organisation, ctx=ctx, group_id=group_id, tallies=ctx.tallies,

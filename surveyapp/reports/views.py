@@ -9,6 +9,7 @@ from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED
 from ..clock import today
 from ..extensions import db
+from ..rounds.link_exports import notice_text, recorded_exports
 from ..rounds.operations import close_due_rounds
 from .access import reportable_rounds, require_report, visible_groups
 from .charts import heat_colour, heat_text_colour
@@ -53,7 +54,8 @@ def dashboard(round_id: int, team_id: int):
     organisation = current_app.config["ORGANISATION_NAME"]
     report = team_report(target.round, team_id, organisation)
     return render_template(
-        "reports/dashboard.html", report=report, rounds=reportable_rounds(),
+        "reports/dashboard.html", report=report, exports=recorded_exports(round_id),
+        rounds=reportable_rounds(),
         groups=visible_groups(target.round), ORGANISATION=ORGANISATION,
         ideas_listed=IDEAS_LISTED, every_idea=request.args.get("ideas") == "all",
     )
@@ -79,7 +81,8 @@ def csv(round_id: int, team_id: int):
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
     ctx = load_context(target.round)
-    rows = csv_rows(ctx, team_id, ctx.tallies, organisation)
+    rows = csv_rows(ctx, team_id, ctx.tallies, organisation,
+                    notice=notice_text(recorded_exports(round_id)))
     name = f"{target.round.name}-{ctx.name(team_id, organisation)}".replace(" ", "-")
     response = current_app.response_class("\ufeff" + to_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.csv"'
@@ -93,7 +96,7 @@ def pdf(round_id: int, team_id: int):
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
     inputs = pdf_inputs(target.round, team_id, organisation)
-    pdf_bytes = render_pdf(inputs.report, inputs.aggregates)
+    pdf_bytes = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
     response = current_app.response_class(pdf_bytes, mimetype="application/pdf")
     name = f"{inputs.report.info.name}-{inputs.report.name}"
     response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.pdf"'

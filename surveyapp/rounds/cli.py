@@ -1,7 +1,8 @@
 """``flask --app surveyapp round ...``: rounds from the command line (and from cron).
 
 The output of ``create`` (the new id alone on the last line of stdout) and of ``links`` (CSV
-with the header ``email,name,team,url``, no byte-order mark) is a contract for scripts.
+with the header ``email,name,team,url``, no byte-order mark) is a contract for scripts. Every
+``links`` is recorded and shown on the round's reports (``link_exports.py``).
 Errors go to stderr with a non-zero exit code: 2 for bad arguments (an unknown team path),
 1 when the round refuses the change (the RoundError message).
 """
@@ -20,17 +21,19 @@ from ..clock import today
 from ..extensions import db
 from ..models import Round, RoundStatus, Team
 from ..orgtree import PATH_SEPARATOR, split_path
-from .invitations import SendReport, links_csv_rows, send_invitations, send_reminders
+from .invitations import send_invitations, send_reminders
+from .link_exports import export_links
 from .operations import (
     DEFAULT_MIN_GROUP,
     RoundError,
     close_due_rounds,
     close_round,
     create_round,
+    groups_below_minimum,
     launch_round,
     load_tree,
 )
-from .progress import round_counts
+from .progress import RoundCount, round_counts, round_progress
 
 round_group = AppGroup("round", help="Create, launch and close rounds; send invitations.")
 
@@ -99,12 +102,21 @@ def create_command(name, team_paths, opens, closes, min_group, min_comment_group
 def launch_command(round_id):
     """Launch a draft round: freeze its survey and invite everyone in its teams."""
     round_ = _round(round_id)
+    small = groups_below_minimum(round_) if round_.status == RoundStatus.DRAFT else []
     try:
         invited = launch_round(round_, today=today())
     except RoundError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Launched “{round_.name}”: {invited} people invited.")
+    minimum = round_.min_group_size
+    if invited < minimum:
+        click.echo(f"Note: fewer than {minimum} people are invited, so no result of this round "
+                   "and no count of who took part will ever be shown.", err=True)
+    elif small:
+        click.echo(f"Note: these teams have fewer than {minimum} people invited; their results "
+                   "and how many of them took part are never shown on their own (their answers "
+                   "count only in the groups above them): " + "; ".join(small) + ".", err=True)
 
 
 @round_group.command("close")
@@ -133,25 +145,25 @@ def close_due_command():
 @click.option("--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the CSV to this file instead of stdout.")
 def links_command(round_id, output):
-    """Write the personal links of everyone who has not submitted as CSV: email,name,team,url."""
+    """Write the personal links of everyone who has not submitted as CSV: email,name,team,url.
+
+    The export is recorded (as made by "the command line") and shown on every report of the
+    round. Refused when the organisation has switched link export off (LINK_EXPORT).
+    """
     round_ = _round(round_id)
-    if round_.status == RoundStatus.DRAFT:
-        raise click.ClickException("A draft round has no links yet: launch it first.")
-    rows = list(links_csv_rows(round_))
+    try:
+        rows = export_links(round_, user=None)
+    except RoundError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()  # recorded before a single link leaves
     if output:
         with open(output, "w", newline="", encoding="utf-8") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
         click.echo(f"Wrote {len(rows) - 1} links to {output}.", err=True)
     else:
         csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
-
-
-def _report(report: SendReport, noun: str) -> None:
-    click.echo(f"Sent {report.sent} {noun}{'' if report.sent == 1 else 's'}.")
-    if report.error:
-        raise click.ClickException(
-            f"The mail server failed: {report.error}. Run the command again to send the rest; "
-            f"no one gets the same {noun} twice.")
+    click.echo("This export is recorded and shown on every report of the round: anyone holding "
+               "a link can answer as that person.", err=True)
 
 
 @round_group.command("send")
@@ -162,7 +174,11 @@ def send_command(round_id):
         report = send_invitations(_round(round_id))
     except RoundError as error:
         raise click.ClickException(str(error)) from error
-    _report(report, "invitation")
+    click.echo(f"Sent {report.sent} invitation{'' if report.sent == 1 else 's'}.")
+    if report.error:
+        raise click.ClickException(
+            f"The mail server failed: {report.error}. Run the command again to send the rest; "
+            "no one gets the same invitation twice.")
 
 
 @round_group.command("remind")
@@ -170,25 +186,44 @@ def send_command(round_id):
 @click.option("--resume", is_flag=True,
               help="Finish the last reminder after a failure instead of starting a new one.")
 def remind_command(round_id, resume):
-    """Remind those e-mailed an invitation who have not submitted yet."""
+    """Remind those e-mailed an invitation who have not submitted yet.
+
+    How many were reminded is said only where HR's page may show it (see rounds/progress.py).
+    """
+    round_ = _round(round_id)
+    counted = None if resume else round_progress(round_).to_remind
     try:
-        report = send_reminders(_round(round_id), new_batch=not resume)
+        report = send_reminders(round_, new_batch=not resume)
     except RoundError as error:
         raise click.ClickException(str(error)) from error
-    _report(report, "reminder")
+    if report.error:
+        raise click.ClickException(
+            f"{report.error.rstrip('.')}. Not every reminder was sent: run the command again "
+            "with --resume to send the rest; no one gets the same reminder twice.")
+    if report.resumed or counted is None:
+        click.echo("Reminded everyone e-mailed who had not been reminded and has not submitted "
+                   "yet." if report.resumed else
+                   "Reminded everyone e-mailed who has not submitted yet (how many is hidden "
+                   f"while fewer than {round_.min_group_size} have submitted, or while some "
+                   "invitations have not been e-mailed).")
+    else:
+        click.echo(f"Sent {report.sent} reminder{'' if report.sent == 1 else 's'}.")
 
 
 @round_group.command("list")
 def list_command():
-    """List every round, newest first, with its response rate."""
+    """List every round, newest first, with its response rate (hidden while fewer than the
+    round's minimum have submitted)."""
     rounds = db.session.scalars(select(Round).order_by(Round.created_at.desc(), Round.id.desc()))
     rounds = list(rounds)
-    counts = round_counts(r.id for r in rounds)
+    counts = round_counts(rounds)
     for r in rounds:
-        invited, submitted = counts.get(r.id, (0, 0))
-        rate = f"{submitted / invited:.0%}" if invited else "-"
-        click.echo(f"{r.id}\t{r.status}\t{r.opens_on}\t{r.closes_on}\t"
-                   f"{submitted}/{invited} submitted ({rate})\t{r.name}")
+        count = counts.get(r.id, RoundCount(0, None))
+        if count.submitted is None:
+            submitted = (f"{count.invited} invited, submitted hidden (fewer than "
+                         f"{r.min_group_size})")
+        else:
+            submitted = f"{count.submitted}/{count.invited} submitted ({count.rate:.0%})"
+        click.echo(f"{r.id}\t{r.status}\t{r.opens_on}\t{r.closes_on}\t{submitted}\t{r.name}")
     if not rounds:
         click.echo("No rounds yet.", err=True)
-

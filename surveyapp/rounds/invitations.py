@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flask import current_app
@@ -58,10 +58,11 @@ def links_csv_rows(round_: Round) -> Iterator[list[str]]:
                text_cell(paths.get(invitation.team_id, "")), survey_url(invitation)]
 
 
-def links_csv(round_: Round) -> str:
+def links_csv(rows: Iterable[list[str]]) -> str:
+    """``rows`` (from ``links_csv_rows``) as CSV text with CRLF line ends, for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(links_csv_rows(round_))
+    writer.writerows(rows)
     return out.getvalue()
 
 
@@ -70,6 +71,9 @@ class SendReport:
     sent: int
     #: Set when sending stopped early; those not sent are sent by the next attempt.
     error: str | None = None
+    #: Reminders only: this call went on with a batch already started (asked to, or because
+    #: another batch had begun since HR loaded the page) instead of starting a new one.
+    resumed: bool = False
 
 
 def _body(invitation: Invitation, *, reminder: bool) -> tuple[str, str]:
@@ -142,7 +146,8 @@ def _send(invitation_ids: list[int], *, reminder: bool, batch: int = 0) -> SendR
                 sent += 1
     except MailError as error:
         db.session.rollback()
-        return SendReport(sent, str(error))
+        # A reminder goes only to someone who has not submitted: its address stays out.
+        return SendReport(sent, error.without_recipient if reminder else str(error))
     return SendReport(sent)
 
 
@@ -189,12 +194,14 @@ def send_reminders(round_: Round, *, new_batch: bool = True,
     """
     if round_.status != RoundStatus.OPEN:
         raise RoundError("Reminders can only be sent for an open round.")
+    resumed = not new_batch
     if new_batch:
         seen = round_.reminder_batches if expected_batch is None else expected_batch
-        db.session.execute(
+        started = db.session.execute(
             update(Round).where(Round.id == round_.id, Round.reminder_batches == seen)
             .values(reminder_batches=seen + 1)
         )
+        resumed = started.rowcount == 0
         db.session.commit()
         db.session.refresh(round_)
     elif round_.reminder_batches == 0:
@@ -202,4 +209,5 @@ def send_reminders(round_: Round, *, new_batch: bool = True,
     batch = round_.reminder_batches
     if batch == 0:
         raise RoundError("No reminder has been started for this round.")
-    return _send(reminders_due(round_, batch), reminder=True, batch=batch)
+    report = _send(reminders_due(round_, batch), reminder=True, batch=batch)
+    return SendReport(report.sent, report.error, resumed)

@@ -190,6 +190,26 @@ def count_invitees(round_: Round) -> tuple[int, int]:
     return len(_invitees(scope)), len(scope)
 
 
+def groups_below_minimum(round_: Round) -> list[str]:
+    """The paths, in tree order, of the teams that launching the draft ``round_`` now would
+    invite fewer people than its minimum group size (counting every team below each; teams
+    with no one to invite are left out).
+
+    Such a team can never show results, improvement ideas or how many took part on its own:
+    its people's answers count only in the groups above it.
+    """
+    tree = load_tree()
+    scope = _scope(round_, tree)
+    totals = Counter(team_id for _, team_id in _invitees(scope))
+    order = [team_id for team_id in tree.walk() if team_id in scope]
+    for team_id in reversed(order):  # each team after every team below it
+        parent = tree.nodes[team_id].parent_id
+        if parent in scope:
+            totals[parent] += totals[team_id]
+    return [tree.path(team_id) for team_id in order
+            if 0 < totals[team_id] < round_.min_group_size]
+
+
 def close_round(round_: Round) -> Round:
     """Close an open round now: its sealed responses become readable responses, in a random
     order (``survey/release.py``), its drafts go, and its teams' tallies are stored for the

@@ -2,24 +2,23 @@
 
 Read-only queries returning plain values for HR's round pages and the ``round`` commands.
 
-Per-team response rates follow the product's confidentiality rules although they show only
-who has taken part, not what anyone answered: a small team's count next to its answers'
-timing or next to a leader's knowledge of who was on leave can say too much. Each team row
-counts the team *and every team below it* (the same reporting groups as the reports), and
-which rows are shown is decided by ``analysis.confidentiality.decide_visibility`` on the
-*invited* counts, with the round's minimum group size:
+Participation follows the same minimum as the results (PRODUCT.md): who has or has not taken
+part in a small group is shown to no one, HR included. A count of people who have submitted,
+and every figure it can be worked out from (a response rate, "N not submitted yet" beside the
+number invited, how many a reminder would reach), is shown only for a group where at least the
+round's minimum have submitted, with complementary suppression as for the results. Each team
+row counts the team *and every team below it* (the same reporting groups as the reports); the
+round's total is the top group of the same check. Two decisions, both by
+``analysis.confidentiality.decide_visibility`` with the round's minimum group size:
 
-* a group with fewer people invited than the minimum shows no count (primary suppression);
-* a shown group's own people plus its hidden sub-teams (what subtraction of its shown
-  sub-teams from it would reveal) must be none or at least the minimum, else the smallest
-  shown sub-team is hidden too (complementary suppression). The round's total, shown at the
-  top of the page, is the top group of that same check, so nothing hidden can be recovered by
-  subtracting visible teams from their parent or from the total.
-
-Deciding on invited counts (fixed at launch) rather than on submissions keeps the set of
-shown teams the same all through the round, so watching it change reveals nothing either.
-Counting a team's own people only would not be safer: the total minus the shown teams would
-still give away a single hidden team, so the same check would be needed anyway.
+1. On the *invited* counts, fixed at launch and known to HR: a group with fewer people invited
+   than the minimum, or one whose count would reveal such a group by subtraction, is never
+   shown (``TOO_FEW_INVITED``, ``PROTECTS_ANOTHER``). This part never changes during a round.
+2. Among the groups left, on the *submitted* counts: a group shows its count only once at least
+   the minimum have submitted in it, and only where no shown group minus the shown groups
+   inside it leaves fewer than the minimum (``NOT_YET``). A group hidden this way looks the
+   same whether none or all but one of the minimum have submitted, and whichever of the two
+   rules hid it.
 """
 
 from __future__ import annotations
@@ -34,9 +33,11 @@ from ..extensions import db
 from ..models import Invitation, Participation, Round, RoundTeam
 from ..orgtree import OrgTree
 
-#: Why a team's count is not shown.
-TOO_FEW = "too_few"
+#: Why a team's count is not shown. The first two follow from the numbers invited alone.
+TOO_FEW_INVITED = "too_few_invited"
 PROTECTS_ANOTHER = "protects_another"
+#: Fewer than the minimum have submitted in it, or showing it would reveal a group that has.
+NOT_YET = "not_yet"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class TeamProgress:
     invited: int
     #: People who have submitted in this team and below; None when not shown.
     submitted: int | None
-    #: None when shown, else TOO_FEW or PROTECTS_ANOTHER.
+    #: None when shown, else TOO_FEW_INVITED, PROTECTS_ANOTHER or NOT_YET.
     hidden_because: str | None
 
     @property
@@ -62,14 +63,17 @@ class TeamProgress:
 
 @dataclass(frozen=True)
 class RoundProgress:
+    #: The round's minimum group size, which participation follows.
+    minimum: int
     invited: int
     #: Invitations e-mailed from here (the rest, if any, still to send or sent as links).
     emailed: int
-    submitted: int
-    #: E-mailed, not submitted: whom a new reminder would reach.
-    to_remind: int
-    #: Whom the current reminder batch has still to reach (a batch stopped by a failure).
-    reminders_left: int
+    #: People who have submitted in the whole round; None while fewer than the minimum have.
+    submitted: int | None
+    #: E-mailed, not submitted: whom a new reminder would reach. None unless every invitation
+    #: has been e-mailed and ``submitted`` is shown (then it is ``invited - submitted``);
+    #: otherwise it would tell how many of the people e-mailed, or of the others, have submitted.
+    to_remind: int | None
     teams: tuple[TeamProgress, ...] = ()
 
     @property
@@ -78,7 +82,19 @@ class RoundProgress:
 
     @property
     def rate(self) -> float | None:
-        return self.submitted / self.invited if self.invited else None
+        return self.submitted / self.invited if self.submitted is not None and self.invited \
+            else None
+
+    @property
+    def never_shown(self) -> bool:
+        """Fewer people invited than the minimum: no count of this round is ever shown."""
+        return self.invited < self.minimum
+
+
+def shown_total(submitted: int, minimum: int) -> int | None:
+    """A whole round's count of people who have submitted, or None while it is below the
+    minimum (the round is the top group: nothing above it to subtract it from)."""
+    return submitted if submitted >= minimum else None
 
 
 def _submitted_join():
@@ -86,39 +102,53 @@ def _submitted_join():
                 Participation.person_id == Invitation.person_id)
 
 
-def round_counts(round_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """Return {round id: (invited, submitted)} for the given rounds (missing: none invited)."""
-    ids = list(round_ids)
-    if not ids:
+@dataclass(frozen=True)
+class RoundCount:
+    invited: int
+    #: None while fewer than the round's minimum have submitted.
+    submitted: int | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.submitted / self.invited if self.submitted is not None and self.invited \
+            else None
+
+
+def round_counts(rounds: Iterable[Round]) -> dict[int, RoundCount]:
+    """Return {round id: RoundCount} for the given rounds (missing: none invited)."""
+    rounds = list(rounds)
+    if not rounds:
         return {}
+    minimum = {r.id: r.min_group_size for r in rounds}
     rows = db.session.execute(
         select(Invitation.round_id, func.count(Invitation.id), func.count(Participation.person_id))
         .outerjoin(Participation, _submitted_join())
-        .where(Invitation.round_id.in_(ids))
+        .where(Invitation.round_id.in_(list(minimum)))
         .group_by(Invitation.round_id)
     ).all()
-    return {round_id: (invited, submitted) for round_id, invited, submitted in rows}
+    return {round_id: RoundCount(invited, shown_total(submitted, minimum[round_id]))
+            for round_id, invited, submitted in rows}
 
 
 def round_progress(round_: Round) -> RoundProgress:
-    """The figures of a launched round, with per-team rates under the rules above."""
-    invited, emailed, submitted, to_remind, reminders_left = db.session.execute(
+    """The figures of a launched round, with the whole round's and each team's count of
+    people who have submitted under the rules above."""
+    invited, emailed, submitted, to_remind = db.session.execute(
         select(
             func.count(Invitation.id),
             func.count(Invitation.sent_at),
             func.count(Participation.person_id),
             func.count(Invitation.id).filter(
                 Invitation.sent_at.is_not(None), Participation.person_id.is_(None)),
-            func.count(Invitation.id).filter(
-                Invitation.sent_at.is_not(None), Participation.person_id.is_(None),
-                Invitation.reminder_batch < round_.reminder_batches),
         )
         .select_from(Invitation)
         .outerjoin(Participation, _submitted_join())
         .where(Invitation.round_id == round_.id)
     ).one()
-    return RoundProgress(invited, emailed, submitted, to_remind, reminders_left,
-                         _team_progress(round_))
+    minimum = round_.min_group_size
+    shown = shown_total(submitted, minimum)
+    remind = to_remind if shown is not None and emailed == invited else None
+    return RoundProgress(minimum, invited, emailed, shown, remind, _team_progress(round_))
 
 
 def _team_progress(round_: Round) -> tuple[TeamProgress, ...]:
@@ -133,21 +163,28 @@ def _team_progress(round_: Round) -> tuple[TeamProgress, ...]:
         .group_by(Invitation.team_id)
     ).all())
     tree = OrgTree.build((t.team_id, t.parent_team_id, t.name) for t in snapshot.values())
-    visibility = decide_visibility(
+    minimum = round_.min_group_size
+    by_invited = decide_visibility(
         (GroupNode(t.team_id, t.parent_team_id, responses=t.invited, invited=t.invited)
-         for t in snapshot.values()),
-        round_.min_group_size,
-    )
+         for t in snapshot.values()), minimum)
+    by_submitted = decide_visibility(
+        (GroupNode(t.team_id, t.parent_team_id, responses=own_submitted.get(t.team_id, 0),
+                   invited=t.invited) for t in snapshot.values()),
+        minimum, within=by_invited.shown)
     rows = []
     for team_id in tree.walk():
-        subtree = tree.subtree(team_id)
-        invited = visibility.totals[team_id]
-        if visibility.is_shown(team_id):
-            submitted, reason = sum(own_submitted.get(i, 0) for i in subtree), None
+        invited = by_invited.totals[team_id]
+        submitted, reason = None, None
+        if by_submitted.is_shown(team_id):
+            submitted = by_submitted.totals[team_id]
+        elif invited < minimum:
+            reason = TOO_FEW_INVITED
+        elif not by_invited.is_shown(team_id):
+            reason = PROTECTS_ANOTHER
         else:
-            submitted = None
-            reason = TOO_FEW if invited < round_.min_group_size else PROTECTS_ANOTHER
+            reason = NOT_YET
         team = snapshot[team_id]
         rows.append(TeamProgress(team_id, team.name, team.path, tree.depth(team_id), invited,
                                  submitted, reason))
     return tuple(rows)
+

@@ -3,8 +3,9 @@ stored in the round's snapshot when the round closes.
 
 A closed round's responses never change, so its reports read one small row per team instead of
 every answer: the whole organisation's figures in a round of 80,000 responses come from 2,000
-tallies rather than 2.2 million answers. A round that is not closed (or was closed before
-tallies existed) is tallied from its answers when asked.
+tallies rather than 2.2 million answers. A round closed before tallies existed is tallied from
+its answers when asked. Reports never ask for a round that is not closed
+(``reports/queries.py: load_context`` refuses it).
 """
 
 from __future__ import annotations

@@ -13,16 +13,19 @@ from datetime import date, timedelta
 from functools import reduce
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..access import hr_required
 from ..clock import today
 from ..database import MAX_ID, page_number
+from ..errors import render_error
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Round, RoundStatus, Team
 from .forms import ExtendForm, RoundForm, statements_form
 from .invitations import SendReport, links_csv, send_invitations, send_reminders
+from .link_exports import export_links, link_export_on, recorded_exports
 from .operations import (
     RoundError,
     close_due_rounds,
@@ -32,6 +35,7 @@ from .operations import (
     delete_draft,
     edit_instrument,
     extend_round,
+    groups_below_minimum,
     launch_round,
     load_tree,
     update_draft,
@@ -86,7 +90,7 @@ def index():
     _close_due()
     page = db.paginate(select(Round).order_by(Round.created_at.desc(), Round.id.desc()),
                        page=page_number(), per_page=ROUNDS_PER_PAGE, error_out=False)
-    counts = round_counts(r.id for r in page.items)
+    counts = round_counts(page.items)
     return render_template("rounds/index.html", page=page, counts=counts)
 
 
@@ -195,7 +199,8 @@ def show(round_id: int):
             "team_paths": [(tree.path(t.id), t.is_archived) for t in round_.teams],
         }
         return render_template("rounds/draft.html", **context)
-    context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now)}
+    context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now),
+                "exports": recorded_exports(round_.id), "link_export_on": link_export_on()}
     return render_template("rounds/show.html", **context)
 
 
@@ -295,7 +300,8 @@ def launch(round_id: int):
             return redirect(url_for(".show", round_id=round_id))
     people, teams = count_invitees(round_)
     return render_template("rounds/launch.html", round=round_, people=people, team_count=teams,
-                           errors=errors, has_errors=bool(errors))
+                           small_teams=groups_below_minimum(round_), errors=errors,
+                           has_errors=bool(errors))
 
 
 @bp.route("/<int:round_id>/delete", methods=["GET", "POST"])
@@ -316,16 +322,37 @@ def delete(round_id: int):
 # --- an open round: sending, links, extending, closing ---------------------------------------
 
 
-def _report_sending(report: SendReport, total: int, noun: str, again: str) -> None:
+def _report_sending(report: SendReport, total: int) -> None:
     if report.error is None:
         if report.sent:
-            flash(f"Sent {_plural(report.sent, noun)}.", "success")
+            flash(f"Sent {_plural(report.sent, 'invitation')}.", "success")
         else:
-            flash(f"There were no {noun}s left to send.", "info")
+            flash("There were no invitations left to send.", "info")
         return
-    flash(f"Sent {report.sent} of {_plural(total, noun)}, then the mail server failed: "
-          f"{report.error.rstrip('.')}. Press {again} to send the rest; no one gets the same "
-          f"{noun} twice.", "error")
+    flash(f"Sent {report.sent} of {_plural(total, 'invitation')}, then the mail server failed: "
+          f"{report.error.rstrip('.')}. Press Send again to send the rest; no one gets the same "
+          "invitation twice.", "error")
+
+
+def _report_reminders(report: SendReport, counted: int | None) -> None:
+    """Say what a reminder did. Reminders go only to people who have not submitted, so how
+    many went is said only where the page may show that number (``counted``: the people a new
+    reminder would reach, None when hidden); a resumed reminder's count would tell about
+    the few it had not reached yet, so it is never said."""
+    if report.error is not None:
+        flash(f"The mail server failed before every reminder was sent: "
+              f"{report.error.rstrip('.')}. Press “Resume the last reminder” to send the rest; "
+              "no one gets the same reminder twice.", "error")
+    elif report.resumed:
+        flash("The last reminder has now gone to everyone it had not reached yet who has not "
+              "submitted.", "success")
+    elif counted is None:
+        flash("Reminders have gone to everyone whose invitation was e-mailed and who has not "
+              "submitted yet.", "success")
+    elif report.sent:
+        flash(f"Sent {_plural(report.sent, 'reminder')}.", "success")
+    else:
+        flash("There was no one left to remind.", "info")
 
 
 @bp.post("/<int:round_id>/send")
@@ -337,7 +364,7 @@ def send(round_id: int):
     except RoundError as error:
         flash(str(error), "error")
     else:
-        _report_sending(report, total, "invitation", "Send again")
+        _report_sending(report, total)
     return redirect(url_for(".show", round_id=round_id))
 
 
@@ -348,15 +375,14 @@ def remind(round_id: int):
     batch = request.form.get("batch", type=int)
     if batch is not None and not 0 <= batch <= MAX_ID:
         batch = -1  # no batch HR can have seen (and past the database's integers): out of date
-    progress = round_progress(round_)
-    total = progress.reminders_left if resume else progress.to_remind
+    counted = None if resume else round_progress(round_).to_remind
     try:
         report = send_reminders(round_, new_batch=not resume,
                                 expected_batch=batch)
     except RoundError as error:
         flash(str(error), "error")
     else:
-        _report_sending(report, total, "reminder", "Resume reminders")
+        _report_reminders(report, counted)
     return redirect(url_for(".show", round_id=round_id))
 
 
@@ -364,17 +390,37 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "round"
 
 
-@bp.get("/<int:round_id>/links.csv")
+@bp.route("/<int:round_id>/links", methods=["GET", "POST"])
 def links(round_id: int):
-    """The personal links of everyone who has not submitted, for HR's own mail system.
+    """Download the personal links of everyone who has not submitted, for HR's own mail
+    system: a page that says what it means, then a POST that records the export and returns
+    the CSV (UTF-8 with a byte-order mark, which tells Excel the encoding).
 
-    UTF-8 with a byte-order mark, which tells Excel the encoding (names with accents).
+    :raise 403: when the organisation has switched link export off (``LINK_EXPORT``).
     """
     round_ = _get_round(round_id)
-    if round_.status == RoundStatus.DRAFT:
-        flash("A draft round has no links yet: launch it first.", "error")
+    if not link_export_on():
+        return render_error(403, "Downloading survey links is switched off",
+                            "Your organisation sends every invitation and reminder from this "
+                            "application (the setting LINK_EXPORT is off). Use the round's page "
+                            "to send them.")
+    if round_.status != RoundStatus.OPEN:
+        flash("A draft round has no links yet: launch it first."
+              if round_.status == RoundStatus.DRAFT else
+              "This round has closed: its links no longer work.", "error")
         return redirect(url_for(".show", round_id=round_id))
-    response = Response("\ufeff" + links_csv(round_), content_type="text/csv; charset=utf-8")
+    if request.method == "GET":
+        return render_template("rounds/links.html", round=round_, today=today(),
+                               exports=recorded_exports(round_.id))
+    try:
+        rows = export_links(round_, user=current_user)
+    except RoundError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".show", round_id=round_id))
+    # Recorded before a single link leaves: if the commit fails, no file is sent.
+    db.session.commit()
+    response = Response("\ufeff" + links_csv(rows), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="links-{_slug(round_.name)}.csv"')
     # Each link lets its holder answer as that person: keep it out of every cache.

@@ -15,7 +15,7 @@ from surveyapp.instrument import load_default
 from surveyapp.reports.cli import file_names
 from surveyapp.rounds.operations import create_round, launch_round
 
-HEADER = "team,capability,respondents,answers,mean,favourable_pct,neutral_pct,unfavourable_pct"
+HEADER = "team,capability,respondents,answers,mean,favourable_pct,neutral_pct,unfavourable_pct,notice"
 #: The files of the fixture's round: the organisation's, then every team's in tree order.
 FILES = ["Northwind-Services-whole-organisation.pdf", "Operations.pdf",
          "Operations-Customer-Care.pdf", "Operations-Customer-Care-North.pdf",
@@ -45,7 +45,7 @@ def test_csv_of_the_organisation_has_the_contract_header_and_every_team(runner, 
     rows = csv_lines(result)[1:]
     assert len(rows) == 7 * 8  # the organisation and 6 teams: 7 capabilities and the index
     # 21 responses of 28 answers each
-    assert ["Northwind Services", "index", "21", "588", "3.38", "52.4", "23.8", "23.8"] in rows
+    assert ["Northwind Services", "index", "21", "588", "3.38", "52.4", "23.8", "23.8", ""] in rows
 
 
 def test_team_path_is_matched_without_regard_to_case_or_spaces(runner, closed_round):
@@ -54,7 +54,8 @@ def test_team_path_is_matched_without_regard_to_case_or_spaces(runner, closed_ro
     assert result.exit_code == 0, result.output
     rows = csv_lines(result)[1:]
     assert {r[0] for r in rows} == {"Operations/Customer Care", "Operations/Customer Care/North"}
-    assert ["Operations/Customer Care", "index", "11", "308", "4.45", "100.0", "0.0", "0.0"] in rows
+    assert ["Operations/Customer Care", "index", "11", "308", "4.45", "100.0", "0.0", "0.0", ""] \
+        in rows
 
 
 def test_a_hidden_teams_csv_rows_have_no_figures(runner, closed_round):
@@ -62,7 +63,7 @@ def test_a_hidden_teams_csv_rows_have_no_figures(runner, closed_round):
                     "--format", "csv")
     rows = csv_lines(result)[1:]
     assert len(rows) == 8
-    assert all(row[2:] == [""] * 6 for row in rows)
+    assert all(row[2:] == [""] * 7 for row in rows)  # no figures, and no notice
 
 
 def test_csv_is_written_to_the_output_file(runner, closed_round, out):

@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 
+import pytest
+
 from surveyapp.analysis import report as report_rules
 from surveyapp.clock import today
 from surveyapp.models import Round
 from surveyapp.reports import queries
-from surveyapp.reports.queries import load_context
+from surveyapp.reports.queries import NotClosed, load_context
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 
 
@@ -15,14 +17,15 @@ def test_every_report_of_a_closed_round_shares_one_context(db, closed_round):
     assert load_context(round_) is load_context(round_)
 
 
-def test_a_round_that_is_not_closed_is_read_afresh(db, make_team, make_person):
+def test_a_round_that_is_not_closed_has_no_context(db, make_team, make_person):
     team = make_team("Sales")
     make_person(team=team)
     round_ = create_round(name="Open", teams=[team], opens_on=today(),
                           closes_on=today() + timedelta(days=3), today=today())
     launch_round(round_, today=today())
     db.session.commit()
-    assert load_context(round_) is not load_context(round_)
+    with pytest.raises(NotClosed):
+        load_context(round_)
 
 
 def test_other_rules_make_another_context(db, closed_round, monkeypatch):

@@ -85,19 +85,19 @@ def test_csv_has_the_contract_header_and_empty_figures_for_hidden_teams(client, 
     text = client.get(url(closed_round, "Operations", "/aggregates.csv")).get_data(as_text=True)
     lines = text.lstrip("\ufeff").splitlines()
     assert lines[0] == ("team,capability,respondents,answers,mean,favourable_pct,neutral_pct,"
-                        "unfavourable_pct")
+                        "unfavourable_pct,notice")
     rows = [line.split(",") for line in lines[1:]]
     assert len(rows) == 5 * 8  # Operations, Care, North, Depot, Field: 7 capabilities + index
     ops_index = next(r for r in rows if r[0] == "Operations" and r[1] == "index")
     # (6*4 + 5*5 + 3*1 + 2*2) / 16 = 56 / 16 = 3.50; favourable: 11 of 16 answer 4 or 5;
     # 16 responses of 28 answers each
-    assert ops_index == ["Operations", "index", "16", "448", "3.50", "68.8", "0.0", "31.2"]
+    assert ops_index == ["Operations", "index", "16", "448", "3.50", "68.8", "0.0", "31.2", ""]
     field = [r for r in rows if r[0] == "Operations/Field Service"]
-    assert all(r[2:] == ["", "", "", "", "", ""] for r in field)
+    assert all(r[2:] == ["", "", "", "", "", "", ""] for r in field)
     north = next(r for r in rows if r[0] == "Operations/Customer Care/North" and r[1] == "Bounce back")
     # five responses, four statements: twenty answers
     assert north == ["Operations/Customer Care/North", "Bounce back", "5", "20", "5.00", "100.0",
-                     "0.0", "0.0"]
+                     "0.0", "0.0", ""]
 
 
 def test_aggregates_csv_makes_team_paths_that_start_a_formula_inert(client, hr, db, closed_round):

@@ -1,7 +1,15 @@
-"""Response rates per team: figures, and the confidentiality of small teams' participation."""
+"""Response rates per team: figures, and the confidentiality of small groups' participation."""
 
-from surveyapp.models import Participation
-from surveyapp.rounds.progress import PROTECTS_ANOTHER, TOO_FEW, round_progress
+from sqlalchemy import select, update
+
+from surveyapp.models import Invitation, Participation
+from surveyapp.rounds.progress import (
+    NOT_YET,
+    PROTECTS_ANOTHER,
+    TOO_FEW_INVITED,
+    round_counts,
+    round_progress,
+)
 
 
 def submit(db, round_, people):
@@ -10,42 +18,49 @@ def submit(db, round_, people):
     db.session.commit()
 
 
+def email_everyone(db, round_):
+    db.session.execute(update(Invitation).where(Invitation.round_id == round_.id)
+                       .values(sent_at=round_.launched_at))
+    db.session.commit()
+
+
 def test_round_figures_count_invited_emailed_submitted_and_whom_to_remind(db, org, make_round):
     round_ = make_round([org.sales], launched=True)
-    submit(db, round_, org.people[7:9])
+    submit(db, round_, org.people[7:12])
     progress = round_progress(round_)
-    assert (progress.invited, progress.emailed, progress.submitted, progress.to_remind) == (
-        6, 0, 2, 0)
-    assert progress.unsent == 6 and round(progress.rate, 3) == 0.333
+    assert (progress.invited, progress.emailed, progress.submitted) == (6, 0, 5)
+    assert progress.unsent == 6 and round(progress.rate, 3) == 0.833
+    email_everyone(db, round_)
+    assert round_progress(round_).to_remind == 1
 
 
 def test_team_rows_count_each_team_with_the_teams_below_it(db, org, make_round):
     round_ = make_round([org.ops], launched=True)
-    submit(db, round_, org.people[:1] + org.people[3:6])
+    submit(db, round_, org.people[:6])  # Customer Care's 3 and 3 of North's 4
     rows = {t.name: t for t in round_progress(round_).teams}
     assert [t.name for t in round_progress(round_).teams] == ["Operations", "Customer Care",
                                                               "North"]
-    assert (rows["Operations"].invited, rows["Operations"].submitted) == (7, 4)
-    assert (rows["Customer Care"].invited, rows["Customer Care"].submitted) == (7, 4)
-    assert rows["North"].hidden_because == TOO_FEW and rows["North"].submitted is None
+    assert (rows["Operations"].invited, rows["Operations"].submitted) == (7, 6)
+    assert (rows["Customer Care"].invited, rows["Customer Care"].submitted) == (7, 6)
+    assert rows["North"].hidden_because == TOO_FEW_INVITED and rows["North"].submitted is None
     assert rows["North"].depth == 2
 
 
 def test_a_small_team_cannot_be_recovered_by_subtracting_its_sibling_from_the_parent(
         db, make_team, make_person, make_round):
     # Region (no people of its own) = Big (6) + Small (2). Showing Region and Big would give
-    # Small's count by subtraction, so Big is hidden too; Region (8) still shows.
+    # Small's count by subtraction, so Big is never shown; Region (8) shows once 5 submitted.
     region = make_team("Region")
     big = make_team("Big", parent=region)
     small = make_team("Small", parent=region)
     big_people = [make_person(team=big) for _ in range(6)]
     small_people = [make_person(team=small) for _ in range(2)]
     round_ = make_round([region], launched=True)
-    submit(db, round_, big_people[:3] + small_people[:1])
+    submit(db, round_, big_people[:5] + small_people[:1])
     rows = {t.name: t for t in round_progress(round_).teams}
-    assert rows["Small"].hidden_because == TOO_FEW
+    assert rows["Small"].hidden_because == TOO_FEW_INVITED
     assert rows["Big"].hidden_because == PROTECTS_ANOTHER and rows["Big"].submitted is None
-    assert (rows["Region"].submitted, rows["Region"].invited) == (4, 8)
+    assert (rows["Region"].submitted, rows["Region"].invited) == (6, 8)
 
 
 def test_a_small_top_team_is_protected_from_the_round_total(db, make_team, make_person,
@@ -59,11 +74,75 @@ def test_a_small_top_team_is_protected_from_the_round_total(db, make_team, make_
     round_ = make_round([big, small], launched=True)
     rows = {t.name: t for t in round_progress(round_).teams}
     assert rows["Big"].hidden_because == PROTECTS_ANOTHER
-    assert rows["Small"].hidden_because == TOO_FEW
+    assert rows["Small"].hidden_because == TOO_FEW_INVITED
 
 
-def test_which_teams_are_shown_does_not_change_as_people_submit(db, org, make_round):
-    round_ = make_round([org.ops], launched=True)
-    before = [t.hidden_because for t in round_progress(round_).teams]
-    submit(db, round_, org.people[:7])
-    assert [t.hidden_because for t in round_progress(round_).teams] == before
+# --- the minimum applies to those who have submitted ------------------------------------------
+
+
+def test_the_rounds_count_is_hidden_while_fewer_than_the_minimum_have_submitted(
+        db, make_team, make_person, make_round):
+    team = make_team("Four")
+    people = [make_person(team=team) for _ in range(4)]
+    round_ = make_round([team], launched=True)
+    email_everyone(db, round_)
+    submit(db, round_, people[:3])
+    progress = round_progress(round_)
+    assert progress.invited == 4
+    assert (progress.submitted, progress.rate, progress.to_remind) == (None, None, None)
+    assert progress.never_shown
+    count = round_counts([round_])[round_.id]
+    assert (count.invited, count.submitted, count.rate) == (4, None, None)
+
+
+def test_a_team_shows_its_count_only_once_the_minimum_have_submitted_there(db, org, make_round):
+    round_ = make_round([org.sales], launched=True)
+    submit(db, round_, org.people[7:11])
+    (sales,) = round_progress(round_).teams
+    assert (sales.submitted, sales.hidden_because) == (None, NOT_YET)
+    assert round_progress(round_).submitted is None
+    submit(db, round_, org.people[11:12])
+    (sales,) = round_progress(round_).teams
+    assert (sales.submitted, sales.hidden_because) == (5, None)
+    assert round_progress(round_).submitted == 5
+
+
+def test_a_hidden_count_looks_the_same_whether_none_or_nearly_the_minimum_submitted(
+        db, org, make_round):
+    round_ = make_round([org.sales], launched=True)
+    email_everyone(db, round_)
+    before = round_progress(round_)
+    submit(db, round_, org.people[7:11])
+    assert round_progress(round_) == before
+
+
+def test_a_team_that_reached_the_minimum_is_hidden_when_it_would_reveal_a_sibling(
+        db, make_team, make_person, make_round):
+    # Region = A (6 invited) + B (6 invited): both are big enough to show by the numbers
+    # invited. With 5 submitted in A and 2 in B, Region (7) shows, and A would give B's 2.
+    region = make_team("Region")
+    a, b = make_team("A", parent=region), make_team("B", parent=region)
+    a_people = [make_person(team=a) for _ in range(6)]
+    b_people = [make_person(team=b) for _ in range(6)]
+    round_ = make_round([region], launched=True)
+    submit(db, round_, a_people[:5] + b_people[:2])
+    rows = {t.name: t for t in round_progress(round_).teams}
+    assert rows["Region"].submitted == 7
+    assert rows["A"].hidden_because == NOT_YET and rows["A"].submitted is None
+    assert rows["B"].hidden_because == NOT_YET
+    submit(db, round_, b_people[2:5])
+    rows = {t.name: t for t in round_progress(round_).teams}
+    assert (rows["A"].submitted, rows["B"].submitted, rows["Region"].submitted) == (5, 5, 10)
+
+
+def test_whom_a_reminder_would_reach_is_hidden_while_some_invitations_are_not_emailed(
+        db, org, make_round):
+    # E-mailed minus those to remind would give how many of the e-mailed people submitted,
+    # and the total minus that how many of the others did.
+    round_ = make_round([org.sales], launched=True)
+    submit(db, round_, org.people[7:12])
+    first = db.session.scalars(select(Invitation).where(Invitation.round_id == round_.id)).first()
+    first.sent_at = round_.launched_at
+    db.session.commit()
+    progress = round_progress(round_)
+    assert (progress.submitted, progress.emailed, progress.to_remind) == (5, 1, None)

@@ -71,6 +71,9 @@ def test_hr_creates_previews_launches_and_watches_a_round(
 
     page.get_by_role("link", name="Launch round").click()
     page.get_by_text("10 people in 2 teams will be invited.").wait_for()
+    # North (4 people) can never reach the minimum of 5: HR is told before launching.
+    page.get_by_role("heading", name="1 team has fewer than 5 people to invite").wait_for()
+    page.get_by_text("their answers count only in the groups above them").wait_for()
     screenshot(page, "rounds-07-launch-confirm")
     assert_accessible(page)
     page.get_by_role("button", name="Launch and invite 10 people").click()
@@ -86,6 +89,12 @@ def test_hr_creates_previews_launches_and_watches_a_round(
     page.get_by_text("Sent 10 invitations.").wait_for()
     screenshot(page, "rounds-09-sent")
     assert_accessible(page)
+
+    page.get_by_role("link", name="Download the links…").click()
+    page.get_by_role("heading", name="Anyone holding a link can answer as that person").wait_for()
+    screenshot(page, "rounds-10-links-confirm")
+    assert_accessible(page)
+    page.get_by_role("link", name="Cancel").click()
 
     page.get_by_role("link", name="All rounds").click()
     page.get_by_role("link", name="Autumn 2026").wait_for()

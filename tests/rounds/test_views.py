@@ -30,13 +30,13 @@ def settings(org, **overrides) -> dict:
 # --- access ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links.csv"])
+@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links"])
 def test_anonymous_visitors_are_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links.csv"])
+@pytest.mark.parametrize("url", ["/rounds", "/rounds/new", "/rounds/1", "/rounds/1/links"])
 def test_leaders_may_not_use_round_pages(client, auth, make_user, org, make_round, url):
     make_round([org.sales], launched=True)
     auth.login_as(make_user(Role.LEADER, teams=[org.sales]))
@@ -65,11 +65,12 @@ def test_empty_list_says_how_to_start(client, hr):
 def test_list_shows_rounds_newest_first_with_response_rates(db, client, hr, org, make_round):
     older = make_round([org.sales], launched=True, name="Older round")
     make_round([org.ops], name="Newer draft")
-    db.session.add(Participation(round_id=older.id, person_id=org.people[7].id))
+    for person in org.people[7:12]:
+        db.session.add(Participation(round_id=older.id, person_id=person.id))
     db.session.commit()
     page = text(client.get("/rounds"))
     assert page.index("Newer draft") < page.index("Older round")
-    assert "17%" in page  # 1 of 6
+    assert "83%" in page  # 5 of 6
     assert "Not launched yet" in page
 
 
@@ -285,7 +286,7 @@ def test_open_round_page_shows_figures_and_actions(client, hr, org, make_round):
     page = text(client.get(f"/rounds/{round_.id}"))
     assert "14 days left" in page
     assert "Send 6 invitations" in page
-    assert "Download links (CSV)" in page and "Close round now" in page
+    assert "Download the links…" in page and "Close round now" in page
     assert "e-mailed from here" in page
 
 
@@ -300,15 +301,28 @@ def test_team_rates_show_large_enough_teams_and_hide_small_ones(db, client, hr, 
                                                                make_round):
     # Operations 7 = Customer Care's own 3 + North's 4; North is below the minimum of 5.
     round_ = make_round([org.ops], launched=True)
-    for person in org.people[:2] + org.people[3:5]:
+    for person in org.people[:2] + org.people[3:6]:
         db.session.add(Participation(round_id=round_.id, person_id=person.id))
     db.session.commit()
     page = text(client.get(f"/rounds/{round_.id}"))
     operations, care, north = page.split("<tbody>")[1].split("</tr>")[:3]
-    assert "Operations" in operations and ">4<" in operations and "57%" in operations
-    assert "Customer Care" in care and ">4<" in care and "57%" in care
-    assert "North" in north and "Fewer than 5 invited: not shown" in north
-    assert ">2<" not in north
+    assert "Operations" in operations and ">5<" in operations and "71%" in operations
+    assert "Customer Care" in care and ">5<" in care and "71%" in care
+    assert "North" in north and "Fewer than 5 invited: never shown" in north
+    assert ">3<" not in north
+
+
+def test_team_rates_are_hidden_while_fewer_than_the_minimum_have_submitted(db, client, hr, org,
+                                                                          make_round):
+    round_ = make_round([org.ops], launched=True)
+    for person in org.people[:2] + org.people[3:5]:
+        db.session.add(Participation(round_id=round_.id, person_id=person.id))
+    db.session.commit()
+    page = text(client.get(f"/rounds/{round_.id}"))
+    operations, care, _north = page.split("<tbody>")[1].split("</tr>")[:3]
+    for row in (operations, care):
+        assert ">4<" not in row and "57%" not in row
+        assert "Hidden while fewer than 5 have submitted" in row
 
 
 def test_extending_moves_the_closing_date(db, client, hr, org, make_round):
@@ -345,7 +359,7 @@ def test_links_csv_downloads_with_a_bom_and_every_pending_link(db, client, hr, o
     round_ = make_round([org.sales], launched=True)
     db.session.add(Participation(round_id=round_.id, person_id=org.people[7].id))
     db.session.commit()
-    response = client.get(f"/rounds/{round_.id}/links.csv")
+    response = client.submit(f"/rounds/{round_.id}/links")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.headers["Cache-Control"] == "no-store"

@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from surveyapp.analysis.confidentiality import ORGANISATION
-from surveyapp.models import Person, Round, RoundStatus, Team, User
+from surveyapp.models import LinkExport, Person, Round, RoundStatus, Team, User
 
 from .conftest import FORGED_TOKEN, World, signed_in
 
@@ -179,7 +180,12 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
                                                       round_id="open_round"),
     ("/rounds/<int:round_id>/remind", "POST"): hr_case(Redirect("/rounds/{open_round}"),
                                                         round_id="open_round"),
-    ("/rounds/<int:round_id>/links.csv", "GET"): hr_case(200, round_id="open_round"),
+    # Survey links: a page that says what exporting means, then a recorded POST (the CSV).
+    # A closed round's links no longer work: back to the round's page.
+    ("/rounds/<int:round_id>/links", "GET"): hr_case(200, round_id="open_round")
+    + hr_case(Redirect("/rounds/{closed_round}"), round_id="closed_round"),
+    ("/rounds/<int:round_id>/links", "POST"): hr_case(200, round_id="open_round")
+    + hr_case(Redirect("/rounds/{closed_round}"), round_id="closed_round"),
     ("/rounds/<int:round_id>/extend", "GET"): hr_case(200, round_id="open_round"),
     ("/rounds/<int:round_id>/extend", "POST"): hr_case(200, round_id="open_round"),
     ("/rounds/<int:round_id>/close", "GET"): hr_case(200, round_id="round_to_close"),
@@ -360,7 +366,8 @@ def test_refused_posts_change_nothing(app, world, db):
                     f"/users/{world.ids['spare_user']}/deactivate",
                     f"/rounds/{world.ids['round_to_close']}/close",
                     f"/rounds/{world.ids['draft_delete']}/delete",
-                    f"/rounds/{world.ids['draft_launch']}/launch"):
+                    f"/rounds/{world.ids['draft_launch']}/launch",
+                    f"/rounds/{world.ids['open_round']}/links"):
             assert fetch(client, "POST", url, data={"csrf_token": token}).status in (302, 403), url
     db.session.rollback()
     assert db.session.get(Person, world.ids["spare_person"]).archived_at is None
@@ -369,6 +376,7 @@ def test_refused_posts_change_nothing(app, world, db):
     assert db.session.get(Round, world.ids["round_to_close"]).status == RoundStatus.OPEN
     assert db.session.get(Round, world.ids["draft_delete"]) is not None
     assert db.session.get(Round, world.ids["draft_launch"]).status == RoundStatus.DRAFT
+    assert db.session.scalar(select(func.count(LinkExport.id))) == 0
 
 
 @pytest.mark.parametrize("actor", [ANON, LEADER_A])

@@ -475,14 +475,15 @@ def check_csv(history: History, round_id: int, text: str,
     names = {c.name: c.key for c in INSTRUMENT.capabilities}
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["team", "capability", "respondents", "answers", "mean", "favourable_pct",
-                       "neutral_pct", "unfavourable_pct"], source
+                       "neutral_pct", "unfavourable_pct", "notice"], source
     checked = 0
     close = Fraction(5, 1000) + Fraction(1, 10**9)
 
     def value(group: int, item: str) -> Fraction:
         return exact[("answers", round_id, group, item)].value
 
-    for path, capability, respondents, answers, mean, fav, neu, unf in rows[1:]:
+    for path, capability, respondents, answers, mean, fav, neu, unf, notice in rows[1:]:
+        assert notice == "", source  # no survey links were exported in these rounds
         group = history.paths[round_id][path]
         figures = [x for x in (respondents, answers, mean, fav, neu, unf) if x]
         responses = exact.get(("responses", round_id, group, ""))

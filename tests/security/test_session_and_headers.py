@@ -224,7 +224,7 @@ def every_kind_of_page(world):
     return [
         (None, "/"), (None, "/login"), (None, "/healthz"), (None, "/static/app.css"),
         (None, "/nowhere"), ("hr", "/teams"), ("hr", "/people"), ("hr", "/rounds"),
-        ("hr", f"/rounds/{world.ids['open_round']}"), ("hr", f"/rounds/{world.ids['open_round']}/links.csv"),
+        ("hr", f"/rounds/{world.ids['open_round']}"), ("hr", f"/rounds/{world.ids['open_round']}/links"),
         ("leader_a", "/my-teams"), ("leader_a", f"/reports/{closed}/{team_a}"),
         ("leader_a", f"/reports/{closed}/{team_a}/aggregates.csv"),
         ("leader_a", f"/reports/{closed}/{team_a}/report.pdf"),
@@ -309,6 +309,6 @@ def test_refused_reports_are_not_stored_either(app, world):
 
 def test_the_links_export_is_never_stored(app, world):
     client = signed_in(app, world.emails["hr"])
-    response = client.get(f"/rounds/{world.ids['open_round']}/links.csv")
-    assert response.status_code == 200
+    response = client.submit(f"/rounds/{world.ids['open_round']}/links")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Cache-Control"] == "no-store"
