@@ -154,7 +154,7 @@ def test_attached_csv_equals_the_aggregates_export(db, closed_round):
     expected = to_csv(csv_rows(ctx, team_id, from_answers, "Northwind Services", notice=""))
     (attached,) = PdfReader(io.BytesIO(pdf)).attachments["aggregates.csv"]
     assert attached.decode("utf-8") == expected
-    assert "Operations/Field Service,Bounce back,,,,,,\n" in expected  # hidden: figures empty
+    assert "Operations/Field Service,Bounce back,,,,,,,\n" in expected  # hidden: figures empty
 
 
 def test_pdf_is_tagged_with_a_title_and_a_language(care_pdf):
