@@ -35,7 +35,7 @@ from surveyapp.demo_results import (
     team_levels,
 )
 from surveyapp.extensions import db
-from surveyapp.instrument import load_default
+from surveyapp.instrument import COMMENT_MAX_LENGTH, load_default
 from surveyapp.models import (
     Answer,
     Comment,
@@ -51,7 +51,7 @@ from surveyapp.models import (
     round_scope,
 )
 from surveyapp.rounds.tallies import store_tallies
-from surveyapp.sealing import draft_context, draft_key, seal
+from surveyapp.sealing import draft_context, draft_key, seal, sealed_size
 from surveyapp.survey.steps import steps_of
 
 from . import organisation as org
@@ -298,13 +298,15 @@ class Generator:
         drafted = self.rng.sample(self.people, min(self.sizes.drafts, len(self.people)))
         last_step = len(steps_of(self.instrument)) + 1
         ideas, obstacles = Deck(IDEAS, self.rng), Deck(OBSTACLES, self.rng)
+        size = sealed_size(self.instrument.statement_keys,
+                           [q.key for q in self.instrument.questions], COMMENT_MAX_LENGTH)
         self.write(Draft, ({
             "invitation_id": invited[p.id][0],
             "sealed": seal(draft_key(invited[p.id][1]), {
                 "answers": simulate_answers(self.instrument, levels[p.team_id], self.rng),
                 "comments": simulate_comments(self.rng, ideas, obstacles),
                 "step": last_step,
-            }, draft_context(invited[p.id][0])),
+            }, draft_context(invited[p.id][0]), size),
         } for p in drafted))
         tokens = [invited[p.id][1] for p in drafted]
         split = len(tokens) * 3 // 4

@@ -12,9 +12,11 @@ Two things are sealed before they reach the database:
   order of writes; sealing them keeps that link from saying anything about the answers.
 
 AES-256-GCM with a random 96-bit nonce; the row it belongs to (the invitation, or the round) is
-bound as associated data, so a sealed value copied to another row does not open. Plaintexts
-are padded to a size class (1 KiB, 2 KiB, 4 KiB, ...) so that a sealed value's length says
-little about how much was written.
+bound as associated data, so a sealed value copied to another row does not open. Every sealed
+value of a round has the same length (``sealed_size``: room for every statement and for every
+question's longest possible comment), so its length says nothing about what was written: a
+comment's length, which a report shows once the round has closed, cannot tie a released
+response back to the draft or the pending response it came from.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hmac
 import json
 import os
 import struct
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,8 +35,13 @@ from flask import current_app
 #: The first byte of every sealed value: the format, so that a later one can be told apart.
 FORMAT = b"\x01"
 NONCE_BYTES = 12
-#: The smallest size class of a padded plaintext.
-SMALLEST_CLASS = 1024
+#: Bytes a character of a comment can take in a sealed value: UTF-8 takes up to four, and JSON
+#: escapes only quotes, backslashes and control characters, which comments hold only as
+#: newlines and tabs (``survey.operations.parse_answers`` drops the others): two bytes.
+BYTES_PER_CHARACTER = 4
+#: Room for everything in a sealed value but the statements and comments: its JSON, the step,
+#: the team and three attributes of up to 80 characters.
+ENVELOPE_BYTES = 2048
 
 
 class SealError(Exception):
@@ -58,19 +66,29 @@ def response_key(round_id: int) -> bytes:
                     hashlib.sha256).digest()
 
 
-def size_class(length: int) -> int:
-    """The padded length for a plaintext of ``length`` bytes (with its 4-byte length)."""
-    size = SMALLEST_CLASS
-    while size < length + 4:
-        size *= 2
-    return size
+def sealed_size(statement_keys: Iterable[str], question_keys: Iterable[str],
+                comment_max_length: int) -> int:
+    """The padded length of every sealed value of a survey with these statements and questions
+    (a multiple of 1 KiB; about 18 KiB for seven capabilities and two questions)."""
+    size = ENVELOPE_BYTES
+    size += sum(len(key.encode()) + 8 for key in statement_keys)
+    size += sum(len(key.encode()) + 8 + comment_max_length * BYTES_PER_CHARACTER
+                for key in question_keys)
+    return -(-size // 1024) * 1024
 
 
-def seal(key: bytes, value: dict, context: bytes) -> bytes:
-    """Encrypt ``value`` (JSON-serialisable) for the row named by ``context``."""
+def seal(key: bytes, value: dict, context: bytes, size: int) -> bytes:
+    """Encrypt ``value`` (JSON-serialisable) for the row named by ``context``, padded to
+    ``size`` bytes (``sealed_size``).
+
+    :raise ValueError: when the value does not fit, which ``sealed_size`` rules out for
+        anything the survey's pages accept.
+    """
     plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    if len(plain) + 4 > size:
+        raise ValueError(f"a sealed value of {len(plain)} bytes does not fit in {size}")
     padded = struct.pack(">I", len(plain)) + plain
-    padded += bytes(size_class(len(plain)) - len(padded))
+    padded += bytes(size - len(padded))
     nonce = os.urandom(NONCE_BYTES)
     return FORMAT + nonce + AESGCM(key).encrypt(nonce, padded, context)
 

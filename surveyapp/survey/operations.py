@@ -16,6 +16,7 @@ demo data and the tests.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -47,6 +48,7 @@ from ..sealing import (
     response_context,
     response_key,
     seal,
+    sealed_size,
 )
 from .steps import Step, steps_of
 
@@ -92,13 +94,18 @@ class Survey:
     statement_keys: tuple[str, ...]
     question_keys: tuple[str, ...]
     scale_values: frozenset[int]
+    #: The length of every sealed draft and pending response of the survey.
+    sealed_size: int
 
     @classmethod
     def of(cls, instrument: Instrument) -> Survey:
         return cls(instrument=instrument, steps=tuple(steps_of(instrument)),
                    statement_keys=instrument.statement_keys,
                    question_keys=tuple(q.key for q in instrument.questions),
-                   scale_values=frozenset(instrument.scale_values))
+                   scale_values=frozenset(instrument.scale_values),
+                   sealed_size=sealed_size(instrument.statement_keys,
+                                           [q.key for q in instrument.questions],
+                                           COMMENT_MAX_LENGTH))
 
 
 @lru_cache(maxsize=32)
@@ -304,12 +311,17 @@ def parse_answers(survey: Survey, form: Mapping[str, str]) -> tuple[dict, dict]:
                 raise BadAnswers(f"{value} is not a point on the scale.")
             answers[key] = value
         elif kind == "q" and key in questions:
-            # PostgreSQL cannot store NUL; no keyboard types one.
-            text = raw.replace("\x00", "").replace("\r\n", "\n").strip()
+            # Control characters other than newlines and tabs: no keyboard types them,
+            # PostgreSQL cannot store NUL, and a sealed comment has room for printable text
+            # (surveyapp/sealing.py).
+            text = _CONTROL.sub("", raw.replace("\r\n", "\n")).strip()
             if len(text) > COMMENT_MAX_LENGTH:
                 raise BadAnswers(f"A comment can have at most {COMMENT_MAX_LENGTH} characters.")
             comments[key] = text
     return answers, comments
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def merge_draft(saved_answers: Mapping[str, int], saved_comments: Mapping[str, str],
@@ -330,7 +342,7 @@ def save_answers(invitation: SurveyInvitation, answers: Mapping[str, int],
     sealed = seal(draft_key(invitation.token), {
         "answers": answers, "comments": comments,
         "step": invitation.step if step is None else step,
-    }, draft_context(invitation.id))
+    }, draft_context(invitation.id), invitation.survey.sealed_size)
     if invitation.has_draft:
         db.session.execute(_UPDATE_DRAFT, {"draft_of": invitation.id, "sealed": sealed})
     else:
@@ -373,7 +385,7 @@ def store_response(invitation: SurveyInvitation) -> None:
         "answers": {key: int(answers[key]) for key in survey.statement_keys if key in answers},
         "comments": {key: comments[key][:COMMENT_MAX_LENGTH] for key in survey.question_keys
                      if comments.get(key, "").strip()},
-    }, response_context(invitation.round_id))
+    }, response_context(invitation.round_id), survey.sealed_size)
     try:
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(_STORE_POSTGRESQL, {

@@ -7,7 +7,15 @@ migration that added a linking column would fail them too.
 from sqlalchemy import inspect, select, types
 
 from surveyapp.instrument import load_default
-from surveyapp.models import Answer, Comment, Participation, PendingResponse, Response, Round
+from surveyapp.models import (
+    Answer,
+    Comment,
+    Draft,
+    Participation,
+    PendingResponse,
+    Response,
+    Round,
+)
 from surveyapp.rounds.operations import close_round
 
 #: The only columns each table of answers may have.
@@ -93,3 +101,25 @@ def test_a_response_is_readable_only_after_the_round_closes_with_a_random_key(cl
         assert not any(token in str(values) for token in open_round.tokens)
     assert {a.value for a in db.session.scalars(select(Answer))} == {4}
     assert len(db.session.scalars(select(Comment)).all()) == 3
+
+
+def test_every_sealed_draft_and_response_of_a_round_has_the_same_length(client, db, open_round):
+    """A sealed value's length must not say how much was written: a comment's length, shown in
+    the reports once the round closes, would tie the response back to its person."""
+    keys = load_default().statement_keys
+    longest = "\U0001F600" * 1999 + '"'  # 2,000 characters of the most bytes each
+    typed = [
+        {},
+        {f"s:{keys[0]}": "3"},
+        {**{f"s:{k}": "5" for k in keys}, "q:improve": longest, "q:obstacles": "\\\t\n" * 666},
+        {"q:improve": "A short idea."},
+    ]
+    for token, fields in zip(open_round.tokens, typed, strict=False):
+        for number in (1, 8):
+            client.post(f"/s/{token}/step/{number}", data={**fields, "action": "next"})
+    drafts = db.session.scalars(select(Draft.sealed)).all()
+    assert len(drafts) == 4 and len({len(blob) for blob in drafts}) == 1
+    for token in open_round.tokens[:4]:
+        assert client.post(f"/s/{token}/submit").status_code == 302
+    pending = db.session.scalars(select(PendingResponse.sealed)).all()
+    assert len(pending) == 4 and {len(blob) for blob in pending} == {len(drafts[0])}

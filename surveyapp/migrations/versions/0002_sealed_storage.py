@@ -37,7 +37,7 @@ _round = sa.table("round", sa.column("id", sa.Integer), sa.column("status", sa.S
 _round_team = sa.table("round_team", sa.column("round_id", sa.Integer),
                        sa.column("team_id", sa.Integer), sa.column("tally", sa.JSON))
 _invitation = sa.table("invitation", sa.column("id", sa.Integer), sa.column("nonce", sa.String),
-                       sa.column("token_hash", sa.String))
+                       sa.column("token_hash", sa.String), sa.column("round_id", sa.Integer))
 _response = sa.table("response", sa.column("id", sa.BigInteger), sa.column("round_id", sa.Integer),
                      sa.column("team_id", sa.Integer), sa.column("location", sa.String),
                      sa.column("role_level", sa.String), sa.column("tenure_band", sa.String))
@@ -59,11 +59,19 @@ def _token(nonce: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:32]
 
 
-def _seal(key: bytes, value: dict, context: bytes) -> bytes:
+def _sealed_size(instrument: dict) -> int:
+    """Every sealed value of a round has this length: room for every statement and for each
+    question's longest comment (2,000 characters of up to 4 bytes)."""
+    size = 2048
+    size += sum(len(s["key"].encode()) + 8 for c in instrument["capabilities"]
+                for s in c["statements"])
+    size += sum(len(q["key"].encode()) + 8 + 2000 * 4 for q in instrument.get("questions", []))
+    return -(-size // 1024) * 1024
+
+
+def _seal(key: bytes, value: dict, context: bytes, size: int) -> bytes:
     plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    size = 1024
-    while size < len(plain) + 4:
-        size *= 2
+    size = max(size, -(-(len(plain) + 4) // 1024) * 1024)
     padded = struct.pack(">I", len(plain)) + plain
     padded += bytes(size - len(padded))
     nonce = os.urandom(12)
@@ -140,12 +148,13 @@ def _seal_drafts(connection) -> None:
                      sa.column("step", sa.Integer), sa.column("sealed", sa.LargeBinary))
     rows = connection.execute(
         sa.select(draft.c.invitation_id, draft.c.answers, draft.c.comments, draft.c.step,
-                  _invitation.c.nonce)
-        .join(_invitation, _invitation.c.id == draft.c.invitation_id)).all()
-    for invitation_id, answers, comments, step, nonce in rows:
+                  _invitation.c.nonce, _round.c.instrument)
+        .join(_invitation, _invitation.c.id == draft.c.invitation_id)
+        .join(_round, _round.c.id == _invitation.c.round_id)).all()
+    for invitation_id, answers, comments, step, nonce, instrument in rows:
         sealed = _seal(_draft_key(_token(nonce)),
                        {"answers": answers or {}, "comments": comments or {}, "step": step or 0},
-                       b"draft:%d" % invitation_id)
+                       b"draft:%d" % invitation_id, _sealed_size(instrument))
         connection.execute(draft.update().where(draft.c.invitation_id == invitation_id)
                            .values(sealed=sealed))
 
@@ -163,8 +172,8 @@ def _seal_open_rounds_responses(connection) -> None:
     """Responses submitted to a round that is still open were stored readable, beside their
     participation: seal them back, to be released with the others when the round closes."""
     open_rounds = connection.execute(
-        sa.select(_round.c.id).where(_round.c.status == "open")).scalars().all()
-    for round_id in open_rounds:
+        sa.select(_round.c.id, _round.c.instrument).where(_round.c.status == "open")).all()
+    for round_id, instrument in open_rounds:
         responses = connection.execute(sa.select(_response).where(
             _response.c.round_id == round_id)).all()
         for response in responses:
@@ -178,7 +187,7 @@ def _seal_open_rounds_responses(connection) -> None:
                 "team_id": response.team_id, "location": response.location,
                 "role_level": response.role_level, "tenure_band": response.tenure_band,
                 "answers": answers, "comments": comments,
-            }, b"pending response:%d" % round_id)
+            }, b"pending response:%d" % round_id, _sealed_size(instrument))
             connection.execute(_pending.insert().values(
                 id=secrets.randbits(62) or 1, round_id=round_id, sealed=sealed))
             connection.execute(_answer.delete().where(_answer.c.response_id == response.id))
