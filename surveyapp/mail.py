@@ -68,6 +68,11 @@ class Mailer(AbstractContextManager):
         self.outbox = Path(current_app.instance_path) / "outbox"
         self._smtp: smtplib.SMTP | None = None
 
+    @property
+    def writes_files(self) -> bool:
+        """Whether messages go to ``instance/outbox/`` (no mail server is set)."""
+        return not self.server
+
     def __enter__(self) -> Mailer:
         if not self.server:
             self.outbox.mkdir(parents=True, exist_ok=True)

@@ -287,6 +287,9 @@ class Invitation(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
     #: The person's team when the round was launched; their response is counted there.
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
+    #: The person's e-mail address when the round was launched: a link e-mailed anywhere else
+    #: (after HR changed the address) is recorded as a ``LinkExport``.
+    email: Mapped[str | None] = mapped_column(String(254))
     #: Random per invitation; the token is an HMAC of it, so links can be produced again.
     nonce: Mapped[str] = mapped_column(String(32))
     #: HMAC-SHA-256 (hex) of the token in the link under the server's key: a log line holding
@@ -344,7 +347,7 @@ class Draft(db.Model):
     invitation_id: Mapped[int] = mapped_column(
         ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True
     )
-    #: Nonce and AES-GCM ciphertext of {"answers", "comments", "step"}, padded to a size class.
+    #: Nonce and AES-GCM ciphertext of {"answers", "comments", "step"}, of one length per round.
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
     invitation: Mapped[Invitation] = relationship(back_populates="draft")
@@ -366,7 +369,7 @@ class PendingResponse(db.Model):
 
     id: Mapped[int] = mapped_column(RandomKey, primary_key=True, default=random_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
-    #: Nonce and AES-GCM ciphertext of the response, padded to a size class.
+    #: Nonce and AES-GCM ciphertext of the response, of one length per round.
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 

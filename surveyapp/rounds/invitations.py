@@ -12,12 +12,22 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_login import current_user
 from sqlalchemy import and_, select, update
 
 from ..extensions import db
 from ..mail import Mailer, MailError, make_message
-from ..models import Invitation, Participation, Person, Round, RoundStatus, RoundTeam, utcnow
+from ..models import (
+    Invitation,
+    LinkExport,
+    Participation,
+    Person,
+    Round,
+    RoundStatus,
+    RoundTeam,
+    utcnow,
+)
 from ..spreadsheet import text_cell
 from .operations import RoundError
 from .tokens import token_for
@@ -127,10 +137,51 @@ def _claim(invitation_id: int, *, reminder: bool, batch: int) -> Invitation | No
     return invitation
 
 
+#: How a link left the application other than by e-mail to its person's address at launch
+#: (``LinkExport.exported_by`` reads "<who> (<how>)").
+TO_THE_OUTBOX = "e-mails written to the outbox folder, as no mail server is set"
+TO_A_CHANGED_ADDRESS = "e-mailed to an address changed after the round opened"
+
+
+def _sender() -> str:
+    """Who is sending: the signed-in user, or the command line."""
+    user = current_user if has_request_context() else None
+    name = getattr(user, "name", None) if user is not None and user.is_authenticated else None
+    return name or "the command line"
+
+
+class _Exports:
+    """The links of a sending that leave the application where someone other than their person
+    could read them, counted in a ``LinkExport`` per way, in the same commit as each message:
+    written to ``instance/outbox/`` (no mail server), or mailed to an address HR changed after
+    the round opened. Either lets the reader answer in the person's name, as an export does."""
+
+    def __init__(self, mailer: Mailer):
+        self.to_files = mailer.writes_files
+        self.rows: dict[str, LinkExport] = {}
+
+    def count(self, invitation: Invitation) -> None:
+        if self.to_files:
+            self._add(invitation.round_id, TO_THE_OUTBOX)
+        elif invitation.email is not None and invitation.person.email != invitation.email:
+            self._add(invitation.round_id, TO_A_CHANGED_ADDRESS)
+
+    def _add(self, round_id: int, how: str) -> None:
+        row = self.rows.get(how)
+        if row is None:
+            user = current_user if has_request_context() else None
+            row = self.rows[how] = LinkExport(
+                round_id=round_id, links=0, exported_by=f"{_sender()} ({how})"[:200],
+                user_id=user.id if user is not None and user.is_authenticated else None)
+            db.session.add(row)
+        row.links += 1
+
+
 def _send(invitation_ids: list[int], *, reminder: bool, batch: int = 0) -> SendReport:
     sent = 0
     try:
         with Mailer() as mailer:
+            exports = _Exports(mailer)
             for invitation_id in invitation_ids:
                 invitation = _claim(invitation_id, reminder=reminder, batch=batch)
                 if invitation is None:
@@ -138,6 +189,7 @@ def _send(invitation_ids: list[int], *, reminder: bool, batch: int = 0) -> SendR
                     continue
                 subject, body = _body(invitation, reminder=reminder)
                 mailer.send(make_message(to=invitation.person.email, subject=subject, body=body))
+                exports.count(invitation)
                 if reminder:
                     invitation.reminder_batch = batch
                 else:

@@ -143,7 +143,7 @@ def launch_round(round_: Round, *, today: date) -> int:
     people = _invitees(scope)
     if not people:
         raise RoundError("There is no one to invite in these teams. Add people first.")
-    invited = Counter(team_id for _, team_id in people)
+    invited = Counter(team_id for _, team_id, _ in people)
     for team_id in tree.walk():
         if team_id in scope:
             parent = tree.nodes[team_id].parent_id
@@ -154,9 +154,10 @@ def launch_round(round_: Round, *, today: date) -> int:
                 invited=invited.get(team_id, 0),
             ))
     rows = []
-    for person_id, team_id in people:
+    for person_id, team_id, email in people:
         nonce = new_nonce()
         rows.append({"round_id": round_.id, "person_id": person_id, "team_id": team_id,
+                     "email": email,
                      "nonce": nonce, "token_hash": hash_token(token_for(nonce)),
                      "reminder_batch": 0})
     db.session.execute(Invitation.__table__.insert(), rows)
@@ -172,10 +173,10 @@ def _scope(round_: Round, tree: OrgTree) -> set[int]:
             if not tree.nodes[i].archived}
 
 
-def _invitees(scope: set[int]) -> list[tuple[int, int]]:
-    """(person id, team id) of everyone who is not archived in the teams of ``scope``."""
+def _invitees(scope: set[int]) -> list[tuple[int, int, str]]:
+    """(person id, team id, e-mail) of everyone who is not archived in the teams of ``scope``."""
     return [tuple(row) for row in db.session.execute(
-        select(Person.id, Person.team_id)
+        select(Person.id, Person.team_id, Person.email)
         .where(Person.team_id.in_(scope), Person.archived_at.is_(None))
         .order_by(Person.id)
     )]
@@ -200,7 +201,7 @@ def groups_below_minimum(round_: Round) -> list[str]:
     """
     tree = load_tree()
     scope = _scope(round_, tree)
-    totals = Counter(team_id for _, team_id in _invitees(scope))
+    totals = Counter(team_id for _, team_id, _ in _invitees(scope))
     order = [team_id for team_id in tree.walk() if team_id in scope]
     for team_id in reversed(order):  # each team after every team below it
         parent = tree.nodes[team_id].parent_id

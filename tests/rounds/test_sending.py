@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from surveyapp.models import Invitation, Participation, Round
 from surveyapp.rounds.invitations import send_invitations, send_reminders
+from surveyapp.rounds.link_exports import recorded_exports
 from surveyapp.rounds.tokens import hash_token
 
 from .conftest import link_in
@@ -171,3 +172,31 @@ def test_a_failed_reminder_can_be_resumed_from_the_page(client, hr, org, make_ro
                          follow_redirects=True).get_data(as_text=True)
     assert "The last reminder has now gone to everyone it had not reached yet" in page
     assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[7:13]})
+
+
+# --- links that leave the application another way are recorded as exports --------------------
+
+
+def test_invitations_written_to_the_outbox_are_recorded_as_a_link_export(db, org, make_round):
+    round_ = make_round([org.sales], launched=True)
+    send_invitations(round_)
+    db.session.commit()
+    [export] = recorded_exports(round_.id)
+    assert export.links == 6
+    assert export.exported_by == ("the command line (e-mails written to the outbox folder, as no "
+                                  "mail server is set)")
+
+
+def test_a_link_mailed_to_an_address_changed_after_launch_is_recorded(db, org, make_round, smtp):
+    round_ = make_round([org.sales], launched=True)
+    send_invitations(round_)
+    assert recorded_exports(round_.id) == ()  # every link went to its person's own address
+    person = org.people[7]
+    person.email = "someone.else@example.test"
+    db.session.commit()
+    report = send_reminders(round_)
+    db.session.commit()
+    assert report.sent == 6
+    [export] = recorded_exports(round_.id)
+    assert export.links == 1
+    assert "e-mailed to an address changed after the round opened" in export.exported_by

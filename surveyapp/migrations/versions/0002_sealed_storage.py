@@ -127,7 +127,13 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_pending_response_round_id"), ["round_id"],
                               unique=False)
 
+    with op.batch_alter_table("invitation", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
+
     connection = op.get_bind()
+    connection.execute(sa.text(
+        "UPDATE invitation SET email = (SELECT email FROM person WHERE person.id = "
+        "invitation.person_id)"))
     _seal_drafts(connection)
     with op.batch_alter_table("draft", schema=None) as batch_op:
         batch_op.alter_column("sealed", existing_type=sa.LargeBinary(), nullable=False)
@@ -252,3 +258,5 @@ def downgrade():
     with op.batch_alter_table("link_export", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_link_export_round_id"))
     op.drop_table("link_export")
+    with op.batch_alter_table("invitation", schema=None) as batch_op:
+        batch_op.drop_column("email")
