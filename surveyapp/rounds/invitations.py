@@ -161,6 +161,9 @@ class _Exports:
         self.rows: dict[str, LinkExport] = {}
 
     def count(self, invitation: Invitation) -> None:
+        if db.session.scalar(select(Round.status).where(Round.id == invitation.round_id)) \
+                != RoundStatus.OPEN:
+            return  # a closed round's links no longer work, and its reports never change
         if self.to_files:
             self._add(invitation.round_id, TO_THE_OUTBOX)
         elif invitation.email is not None and invitation.person.email != invitation.email:

@@ -44,9 +44,12 @@ class ExportNotice:
 
     @property
     def text(self) -> str:
-        """"Survey links for 3 people were exported by Hana Reyes on 3 May 2026." """
-        people = "1 person" if self.links == 1 else f"{self.links} people"
-        return f"Survey links for {people} were exported by {self.exported_by} on {self.on:%-d %B %Y}."
+        """"Survey links were exported by Hana Reyes on 3 May 2026."
+
+        Without the number of links: an export holds the links of those who had not submitted,
+        so its size would say how many had, which small groups keep hidden.
+        """
+        return f"Survey links were exported by {self.exported_by} on {self.on:%-d %B %Y}."
 
 
 def link_export_on() -> bool:

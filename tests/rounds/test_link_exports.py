@@ -72,7 +72,8 @@ def test_a_download_is_recorded_with_who_when_and_how_many(db, client, hr, org, 
     assert (export.round_id, export.user_id, export.exported_by, export.links) == (
         round_.id, hr.id, "Hana Reyes", 5)
     page = text(client.get(f"/rounds/{round_.id}"))
-    assert f"Survey links for 5 people were exported by Hana Reyes on {long_date()}." in page
+    assert f"Survey links were exported by Hana Reyes on {long_date()}." in page
+    assert "for 5 people" not in page  # the number would say how many had submitted
 
 
 def test_a_download_without_the_forms_token_is_refused_and_records_nothing(
@@ -150,8 +151,7 @@ def padded(db, app, client, hr, org, make_round):
     close_round(db.session.get(Round, round_.id))
     db.session.commit()
     assert db.session.get(Round, round_.id).status == RoundStatus.CLOSED
-    notices = [f"Survey links for 6 people were exported by Hana Reyes on {long_date()}.",
-               f"Survey links for 5 people were exported by Hana Reyes on {long_date()}."]
+    notices = [f"Survey links were exported by Hana Reyes on {long_date()}."] * 2
     names = [p.name for p in org.people[7:13]] + [p.email for p in org.people[7:13]]
     return round_.id, notices, names
 
