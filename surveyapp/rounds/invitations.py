@@ -127,8 +127,8 @@ def _claim(invitation_id: int, *, reminder: bool, batch: int) -> Invitation | No
     """
     invitation = db.session.get(Invitation, invitation_id, with_for_update=True,
                                 populate_existing=True)
-    if invitation is None:
-        return None
+    if invitation is None or invitation.round.status != RoundStatus.OPEN:
+        return None  # a round that closed meanwhile: its links no longer work
     if not reminder:
         return invitation if invitation.sent_at is None else None
     submitted = db.session.get(Participation, (invitation.round_id, invitation.person_id))
@@ -137,17 +137,12 @@ def _claim(invitation_id: int, *, reminder: bool, batch: int) -> Invitation | No
     return invitation
 
 
+#: Who took links out of the application from ``flask round ...`` (no one is signed in).
+COMMAND_LINE = "the command line"
 #: How a link left the application other than by e-mail to its person's address at launch
 #: (``LinkExport.exported_by`` reads "<who> (<how>)").
 TO_THE_OUTBOX = "e-mails written to the outbox folder, as no mail server is set"
 TO_A_CHANGED_ADDRESS = "e-mailed to an address changed after the round opened"
-
-
-def _sender() -> str:
-    """Who is sending: the signed-in user, or the command line."""
-    user = current_user if has_request_context() else None
-    name = getattr(user, "name", None) if user is not None and user.is_authenticated else None
-    return name or "the command line"
 
 
 class _Exports:
@@ -159,11 +154,10 @@ class _Exports:
     def __init__(self, mailer: Mailer):
         self.to_files = mailer.writes_files
         self.rows: dict[str, LinkExport] = {}
+        user = current_user if has_request_context() else None
+        self.user = user if user is not None and user.is_authenticated else None
 
     def count(self, invitation: Invitation) -> None:
-        if db.session.scalar(select(Round.status).where(Round.id == invitation.round_id)) \
-                != RoundStatus.OPEN:
-            return  # a closed round's links no longer work, and its reports never change
         if self.to_files:
             self._add(invitation.round_id, TO_THE_OUTBOX)
         elif invitation.email is not None and invitation.person.email != invitation.email:
@@ -172,10 +166,10 @@ class _Exports:
     def _add(self, round_id: int, how: str) -> None:
         row = self.rows.get(how)
         if row is None:
-            user = current_user if has_request_context() else None
+            who = self.user.name if self.user else COMMAND_LINE
             row = self.rows[how] = LinkExport(
-                round_id=round_id, links=0, exported_by=f"{_sender()} ({how})"[:200],
-                user_id=user.id if user is not None and user.is_authenticated else None)
+                round_id=round_id, links=0, exported_by=f"{who} ({how})"[:200],
+                user_id=self.user.id if self.user else None)
             db.session.add(row)
         row.links += 1
 

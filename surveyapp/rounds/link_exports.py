@@ -21,11 +21,9 @@ from sqlalchemy import select
 from ..clock import local_date
 from ..extensions import db
 from ..models import LinkExport, Round, RoundStatus, User
-from .invitations import links_csv_rows
+from .invitations import COMMAND_LINE, links_csv_rows
 from .operations import RoundError
 
-#: Who exported, for an export made with ``flask round links``.
-COMMAND_LINE = "the command line"
 #: What every notice of an export adds, for a reader who sees nothing else.
 WHAT_IT_MEANS = "Anyone holding a link could answer as that person."
 

@@ -159,6 +159,7 @@ _invitation, _round, _person, _draft, _participation = (
 # without working out a cache key on every request.
 _READ = select(
     _invitation.c.id, _invitation.c.round_id, _invitation.c.person_id, _invitation.c.team_id,
+    _invitation.c.nonce,
     _round.c.name, _round.c.status, _round.c.opens_on, _round.c.closes_on,
     _round.c.min_group_size, _round.c.min_comment_group_size,
     # As text: the key of the parsed survey's cache, not parsed again on every request.
@@ -177,7 +178,6 @@ _READ_BY_TOKEN = _READ.where(_invitation.c.token_hash == bindparam("token_hash")
 _READ_BY_ID = _READ.where(_invitation.c.id == bindparam("invitation_id"))
 _LOCK = (select(_invitation.c.id).where(_invitation.c.token_hash == bindparam("token_hash"))
          .with_for_update())
-_NONCE = select(_invitation.c.nonce).where(_invitation.c.id == bindparam("invitation_id"))
 _INSERT_PARTICIPATION = insert(_participation)
 _INSERT_PENDING = insert(PendingResponse.__table__)
 _INSERT_DRAFT = insert(_draft)
@@ -186,9 +186,8 @@ _DELETE_DRAFT = delete(_draft).where(_draft.c.invitation_id == bindparam("invita
 
 
 def _survey_invitation(row, token: str) -> SurveyInvitation:
-    draft = _open_draft(row.id, token, row.sealed) if row.draft_id is not None else None
     has_draft = row.draft_id is not None
-    draft = draft or {}
+    draft = (_open_draft(row.id, token, row.sealed) if has_draft else None) or {}
     return SurveyInvitation(
         id=row.id, round_id=row.round_id, person_id=row.person_id, team_id=row.team_id,
         token=token, round=SurveyRound(id=row.round_id, name=row.name, status=row.status,
@@ -233,13 +232,8 @@ def read_invitation(invitation_id: int, token: str | None = None) -> SurveyInvit
     ``token``: the link's, when the caller has it; else the server works it out from the
     invitation's nonce (the demo data and the tests).
     """
-    if token is None:
-        nonce = db.session.scalar(_NONCE, {"invitation_id": invitation_id})
-        if nonce is None:
-            return None
-        token = token_for(nonce)
     row = db.session.execute(_READ_BY_ID, {"invitation_id": invitation_id}).first()
-    return None if row is None else _survey_invitation(row, token)
+    return None if row is None else _survey_invitation(row, token or token_for(row.nonce))
 
 
 def find_for_writing(token: str) -> SurveyInvitation | None:

@@ -25,21 +25,8 @@ from surveyapp.analysis.report import (
 )
 from surveyapp.analysis.scores import score_group, score_tally
 from surveyapp.analysis.tally import tally
-from surveyapp.instrument import Capability, Instrument, ScalePoint, Statement
 
-INSTRUMENT = Instrument(
-    id="t", version=1, title="t", scale=tuple(ScalePoint(v, str(v)) for v in range(1, 6)),
-    questions=(),
-    capabilities=(
-        Capability("A", "Alpha", "", tuple(Statement(f"a{i}", f"A {i}") for i in range(1, 5))),
-        Capability("B", "Beta", "", (Statement("b1", "B 1"), Statement("b2", "B 2"),
-                                     Statement("b3", "B 3"))),
-        Capability("C", "Gamma", "", (Statement("c1", "C 1"),)),
-    ),
-)
-KEYS = [s.key for c in INSTRUMENT.capabilities for s in c.statements]
-
-answers = st.dictionaries(st.sampled_from(KEYS), st.integers(1, 5))
+from .test_tally import INSTRUMENT, KEYS, answers
 
 
 def shuffled(responses: list[dict[str, int]], rng: random.Random) -> list[dict[str, int]]:
