@@ -1,6 +1,6 @@
 """Colours and number formats for charts, shared by pages and the PDF (as Jinja filters).
 
-Colours follow ../shared/DESIGN.md: a diverging scale on the mean from 1 (orange) through 3
+Colours follow docs/DESIGN.md: a diverging scale on the mean from 1 (orange) through 3
 (near white) to 5 (teal-blue), and for every cell the text colour (ink or white) with the higher
 contrast, which is at least 4.5:1 on every colour of this scale.
 """
