@@ -10,8 +10,8 @@ from .domain import DomainError
 def show_error(form: FlaskForm, error: DomainError) -> list[tuple[str | None, str]]:
     """Put ``error`` beside its field when it names one of ``form``'s; return it as a
     page-level problem (``[(None, message)]``) when it does not, for the error summary."""
-    field = form._fields.get(error.field) if error.field else None
-    if field is None:
+    if not error.field or error.field not in form:
         return [(None, str(error))]
+    field = form[error.field]
     field.errors = [*field.errors, str(error)]
     return []
