@@ -30,19 +30,10 @@ from ..clock import today
 from ..extensions import csrf, db
 from ..instrument import COMMENT_MAX_LENGTH, Instrument, ScalePoint, Statement
 from ..models import Round
-from .operations import (
-    AlreadySubmitted,
-    BadAnswers,
-    Survey,
-    SurveyInvitation,
-    find_for_writing,
-    find_invitation,
-    parse_answers,
-    save_answers,
-    store_response,
-    survey_state,
-)
+from .answers import BadAnswers, Survey, parse_answers
+from .reading import SurveyInvitation, find_for_writing, find_invitation, survey_state
 from .steps import steps_of, unanswered
+from .storage import AlreadySubmitted, save_answers, store_response
 
 bp = Blueprint("survey", __name__)
 csrf.exempt(bp)
