@@ -36,12 +36,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-# The package itself, not ``create_app``: this module is imported while the package initialises,
-# and the worker processes only need the factory once everything is loaded.
-import surveyapp
-
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import RoundContext
+from ..downloads import slug
 from ..extensions import db
 from ..models import Round, RoundStatus
 from ..orgtree import PATH_SEPARATOR, split_path
@@ -49,7 +46,6 @@ from ..rounds.link_exports import notice_text, recorded_exports
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
-from .views import slug
 
 
 @dataclass(frozen=True)
@@ -150,10 +146,10 @@ def file_names(ctx: RoundContext, organisation: str) -> dict[int, str]:
     A team's name is the slug of its path; where two slugs collide (also when the file system
     ignores case), the later team's name ends with its id, so every name is unique and stable.
     """
-    names = {ORGANISATION: f"{slug(organisation)}-whole-organisation.pdf"}
+    names = {ORGANISATION: f"{slug(organisation, 'report')}-whole-organisation.pdf"}
     taken = {names[ORGANISATION].casefold()}
     for team_id in ctx.subtree(ORGANISATION):
-        base = slug(ctx.teams[team_id].path)
+        base = slug(ctx.teams[team_id].path, "report")
         name = f"{base}.pdf"
         if name.casefold() in taken:
             name = f"{base}-{team_id}.pdf"
@@ -248,7 +244,11 @@ def worker_config() -> dict:
 
 def start_worker(config: dict) -> None:
     """Build this worker process's own app (and so its own database engine) and enter it."""
-    surveyapp.create_app(config).app_context().push()
+    # Imported here: the app factory registers this command, so this module is loaded while
+    # the package is still initialising, and only a worker process needs the factory.
+    from .. import create_app
+
+    create_app(config).app_context().push()
 
 
 def render_job(job: Job) -> tuple[str, str | None]:

@@ -1,29 +1,32 @@
 """HR's round pages: list, create and edit a draft, its statements, launch, send, extend, close.
 
 Every page here is for HR admins only (``require_hr`` below runs before each view). The rules
-live in operations.py and invitations.py; these views map forms to them, commit, and say what
-happened. Rounds past their closing date are closed on the way in (as well as by
-``flask round close-due`` from cron), so the pages never show a stale "open".
+live in operations.py, instrument_edits.py and invitations.py; these views map forms to them,
+commit, and say what happened. Rounds past their closing date are closed on the way in (as well
+as by ``flask round close-due`` from cron), so the pages never show a stale "open".
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
-from functools import reduce
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import HiddenField
 
 from ..access import hr_required
 from ..clock import today
 from ..database import MAX_ID, page_number
+from ..domain import DomainError
+from ..downloads import content_disposition, slug
 from ..errors import render_error
 from ..extensions import db
-from ..instrument import Instrument, InstrumentError, load_default
+from ..forms import show_error
+from ..instrument import Instrument
 from ..models import Round, RoundStatus, Team
-from .forms import ExtendForm, RoundForm, statements_form
+from .forms import ExtendForm, RemindForm, RoundForm, statements_form
+from .instrument_edits import EditsRefused, StatementEdits, changes_from_published, edit_statements
 from .invitations import SendReport, links_csv, send_invitations, send_reminders
 from .link_exports import export_links, link_export_on, recorded_exports
 from .operations import (
@@ -33,7 +36,6 @@ from .operations import (
     count_invitees,
     create_round,
     delete_draft,
-    edit_instrument,
     extend_round,
     groups_below_minimum,
     launch_round,
@@ -118,17 +120,6 @@ def _settings(form: RoundForm) -> dict:
             "min_comment_group_size": form.min_comment_group_size.data, "today": today()}
 
 
-def _show_error(form, error: RoundError) -> list[tuple[str | None, str]]:
-    """Put ``error`` beside its field when it names one; return the errors for the summary
-    that belong to no field."""
-    db.session.rollback()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        return [(None, str(error))]
-    field.errors = [*field.errors, str(error)]
-    return []
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     now = today()
@@ -138,7 +129,8 @@ def new():
         try:
             round_ = create_round(**_settings(form))
         except RoundError as error:
-            errors = _show_error(form, error)
+            db.session.rollback()
+            errors = show_error(form, error)
         else:
             db.session.commit()
             flash(f"The draft round “{round_.name}” is saved. Check the statements, preview the "
@@ -164,7 +156,8 @@ def edit(round_id: int):
         try:
             update_draft(round_, **_settings(form))
         except RoundError as error:
-            errors = _show_error(form, error)
+            db.session.rollback()
+            errors = show_error(form, error)
         else:
             db.session.commit()
             flash("The round's settings are saved.", "success")
@@ -194,7 +187,7 @@ def show(round_id: int):
         people, teams = count_invitees(round_)
         tree = load_tree()
         context |= {
-            "instrument": instrument, "changes": _instrument_changes(instrument),
+            "instrument": instrument, "changes": changes_from_published(instrument),
             "people": people, "team_count": teams,
             "team_paths": [(tree.path(t.id), t.is_archived) for t in round_.teams],
         }
@@ -204,47 +197,26 @@ def show(round_id: int):
     return render_template("rounds/show.html", **context)
 
 
-def _instrument_changes(instrument: Instrument) -> tuple[int, int]:
-    """(statements reworded, statements added) compared with the published instrument."""
-    published = {s.key: s.text for s in load_default().statements}
-    reworded = sum(1 for s in instrument.statements
-                   if s.key in published and published[s.key] != s.text)
-    return reworded, sum(1 for s in instrument.statements if s.added)
-
-
 # --- the statements of a draft ---------------------------------------------------------------
 
 
-def _statement_changes(instrument: Instrument, form, remove: str | None) -> list:
-    """The edits the form asks for, as functions Instrument -> Instrument.
+def _statement_edits(form, remove: str | None) -> StatementEdits:
+    """What the statements page asks for; ``remove``: the statement whose button was pressed."""
+    return StatementEdits(
+        wordings={key: field.data or "" for key, field in form.statement_fields.items()},
+        additions={key: field.data or "" for key, field in form.add_fields.items()},
+        remove=remove)
 
-    Each is tried on a copy first; a refused one puts its message beside its field (then the
-    caller saves nothing, so that HR can correct it with everything else they typed intact).
-    """
-    changes = []
-    current = instrument
-    saved = {s.key: s.text for s in instrument.statements}
-    for key, field in form.statement_fields.items():
-        text = " ".join((field.data or "").split())
-        if key == remove or text == saved[key]:
-            continue
-        changes.append((field, lambda i, key=key, text=text: i.with_statement_text(key, text)))
-    for capability_key, field in form.add_fields.items():
-        if (field.data or "").strip():
-            changes.append((field, lambda i, c=capability_key, text=field.data:
-                            i.with_added_statement(c, text)))
-    if remove:
-        field = form.statement_fields.get(remove)
-        changes.append((field, lambda i, key=remove: i.without_statement(key)))
-    for field, change in changes:
-        try:
-            current = change(current)
-        except InstrumentError as error:
-            if field is None:
-                form.form_errors.append(str(error))
-            else:
-                field.errors = [*field.errors, str(error)]
-    return [change for _field, change in changes]
+
+def _show_refusals(form, refused: EditsRefused) -> list[tuple[str | None, str]]:
+    """Put each refused edit beside the field that made it (refusals name statements and
+    capabilities by key); return those that belong to no field, for the summary."""
+    fields = {**form.statement_fields, **form.add_fields}
+    errors = []
+    for refusal in refused.refusals:
+        field = fields.get(refusal.field)
+        errors += show_error(form, DomainError(str(refusal), field.name if field else None))
+    return errors
 
 
 @bp.route("/<int:round_id>/statements", methods=["GET", "POST"])
@@ -260,17 +232,19 @@ def statements(round_id: int):
         form.validate()
         if remove in form.statement_fields:  # an empty statement can still be removed
             form.statement_fields[remove].errors = []
+    errors = []
     if form.is_submitted() and not form.errors:
-        changes = _statement_changes(instrument, form, remove)
-        if not form.errors:
-            edit_instrument(round_, lambda i: reduce(lambda acc, change: change(acc), changes, i))
+        try:
+            edit_statements(round_, _statement_edits(form, remove))
+        except EditsRefused as refused:
+            errors = _show_refusals(form, refused)
+        else:
             db.session.commit()
             if remove:
                 flash("The statement is removed.", "success")
                 return redirect(url_for(".statements", round_id=round_id))
             flash("The statements are saved.", "success")
             return redirect(url_for(".show", round_id=round_id))
-    errors = [(None, e) for e in form.form_errors]
     return render_template("rounds/statements.html", round=round_, instrument=instrument,
                            form=form, errors=errors, has_errors=bool(form.errors or errors))
 
@@ -368,26 +342,37 @@ def send(round_id: int):
     return redirect(url_for(".show", round_id=round_id))
 
 
+class _RemindForm(RemindForm):
+    """``RemindForm`` with the "Resume the last reminder" button's field ("1"), until
+    rounds/forms.py has it."""
+
+    resume = HiddenField()
+
+
+def _batch_seen(form: RemindForm) -> int | None:
+    """The number of reminder batches HR saw when pressing the button: None when the button
+    sent none that reads as a number (a new reminder then starts); -1 when it names one HR
+    cannot have seen, below zero or past the database's integers (it is then out of date)."""
+    form.validate()
+    batch = form.batch.data
+    if batch is None:
+        return None
+    return -1 if form.batch.errors or batch > MAX_ID else batch
+
+
 @bp.post("/<int:round_id>/remind")
 def remind(round_id: int):
     round_ = _get_round(round_id)
-    resume = request.form.get("resume") == "1"
-    batch = request.form.get("batch", type=int)
-    if batch is not None and not 0 <= batch <= MAX_ID:
-        batch = -1  # no batch HR can have seen (and past the database's integers): out of date
+    form = _RemindForm()
+    resume = form.resume.data == "1"
     counted = None if resume else round_progress(round_).to_remind
     try:
-        report = send_reminders(round_, new_batch=not resume,
-                                expected_batch=batch)
+        report = send_reminders(round_, new_batch=not resume, expected_batch=_batch_seen(form))
     except RoundError as error:
         flash(str(error), "error")
     else:
         _report_reminders(report, counted)
     return redirect(url_for(".show", round_id=round_id))
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "round"
 
 
 @bp.route("/<int:round_id>/links", methods=["GET", "POST"])
@@ -421,8 +406,8 @@ def links(round_id: int):
     # Recorded before a single link leaves: if the commit fails, no file is sent.
     db.session.commit()
     response = Response("\ufeff" + links_csv(rows), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="links-{_slug(round_.name)}.csv"')
+    response.headers["Content-Disposition"] = content_disposition(
+        f"links-{slug(round_.name, 'round')}.csv")
     # Each link lets its holder answer as that person: keep it out of every cache.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -442,7 +427,8 @@ def extend(round_id: int):
         try:
             extend_round(round_, form.closes_on.data, today=today())
         except RoundError as error:
-            errors = _show_error(form, error)
+            db.session.rollback()
+            errors = show_error(form, error)
         else:
             db.session.commit()
             flash(f"“{round_.name}” now closes on {long_date(round_.closes_on)}.", "success")

@@ -371,5 +371,11 @@ def test_links_csv_downloads_with_a_bom_and_every_pending_link(db, client, hr, o
                for r in rows)
 
 
+
+def test_links_csv_is_named_after_the_round_in_any_script(client, hr, org, make_round):
+    round_ = make_round([org.sales], launched=True, name="Łódź: spring")
+    disposition = client.submit(f"/rounds/{round_.id}/links").headers["Content-Disposition"]
+    assert disposition.endswith("filename*=UTF-8''links-%C5%81%C3%B3d%C5%BA-spring.csv")
+
 def test_unknown_round_is_not_found(client, hr):
     assert client.get("/rounds/999").status_code == 404
