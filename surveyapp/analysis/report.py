@@ -6,9 +6,11 @@ the CSV alike, so that every output shows the same figures under the same rules.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 from ..instrument import Instrument
 from .confidentiality import (
@@ -70,12 +72,19 @@ class RoundInfo:
     status: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class RoundContext:
-    """A round's tree with the visibility of every group, decided once for all viewers."""
+    """A round's tree with the visibility of every group, decided once for all viewers.
+
+    Immutable, and safe to share between threads (``reports/queries.py`` serves a closed
+    round's context to every request of a worker): the tree and what each group may show are
+    worked out at construction; each group's scores from the context's own tallies are worked
+    out when first asked for and kept by a lock-guarded ``ScoresCache``. The mappings and
+    tallies given to it must not change afterwards.
+    """
 
     info: RoundInfo
-    teams: dict[int, TeamRow]
+    teams: Mapping[int, TeamRow]
     #: Responses per team (own people only).
     counts: Mapping[int, int]
     #: Each team's tally, for the figures of each statement and capability (confidentiality
@@ -84,42 +93,26 @@ class RoundContext:
     scores_visibility: Visibility = field(init=False)
     comments_visibility: Visibility = field(init=False)
     figures_visibility: FigureVisibility | None = field(init=False)
-    children: dict[int, list[int]] = field(init=False)
-    #: Each group's scores from ``tallies``, scored once and shared by every report of the
-    #: context (a closed round's context serves every report of the round in a worker).
-    _scores: dict[tuple[int, bool], GroupScores | None] = field(init=False, repr=False,
-                                                                compare=False)
-    _groups: GroupTallies | None = field(init=False, repr=False, compare=False)
+    #: Each group's teams directly below it (ORGANISATION: the top ones), by name.
+    children: Mapping[int, tuple[int, ...]] = field(init=False)
+    _scores: ScoresCache = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        # Frozen: the derived fields are set once, here, as a frozen dataclass allows.
+        derive = partial(object.__setattr__, self)
         nodes = [GroupNode(t.team_id, t.parent_id, self.counts.get(t.team_id, 0), t.invited)
                  for t in self.teams.values()]
-        self.scores_visibility = decide_visibility(nodes, self.info.min_group_size)
-        self.comments_visibility = decide_visibility(nodes, self.info.min_comment_group_size)
-        self.figures_visibility = None
-        if self.tallies is not None:
-            self.figures_visibility = _figure_visibility(
-                self.info, nodes, self.tallies, self.scores_visibility.shown)
-        self.children = {ORGANISATION: []}
-        for team in self.teams.values():
-            self.children.setdefault(team.team_id, [])
-        for team in sorted(self.teams.values(), key=lambda t: t.name.casefold()):
-            parent = team.parent_id if team.parent_id in self.teams else ORGANISATION
-            self.children[parent].append(team.team_id)
-        self._scores, self._groups = {}, None
+        derive("scores_visibility", decide_visibility(nodes, self.info.min_group_size))
+        derive("comments_visibility", decide_visibility(nodes, self.info.min_comment_group_size))
+        derive("figures_visibility", None if self.tallies is None else _figure_visibility(
+            self.info, nodes, self.tallies, self.scores_visibility.shown))
+        derive("children", _children(self.teams))
+        derive("_scores", ScoresCache())
 
     def scores(self, group_id: int, statements: bool = True) -> GroupScores | None:
         """``scores_for`` the group from the context's own tallies, scored once (full scores
         serve a request for a heatmap row's too)."""
-        keys = [(group_id, True)] if statements else [(group_id, True), (group_id, False)]
-        for key in keys:
-            if key in self._scores:
-                return self._scores[key]
-        if self._groups is None:
-            self._groups = GroupTallies(self, self.tallies or {})
-        scores = _score_group(self, group_id, self._groups, statements)
-        self._scores[group_id, statements] = scores
-        return scores
+        return self._scores.get(self, group_id, statements)
 
     def subtree(self, group_id: int) -> list[int]:
         """Team ids in the group (ORGANISATION: every team)."""
@@ -139,6 +132,47 @@ class RoundContext:
 
     def path(self, group_id: int, organisation: str) -> str:
         return organisation if group_id == ORGANISATION else self.teams[group_id].path
+
+
+def _children(teams: Mapping[int, TeamRow]) -> dict[int, tuple[int, ...]]:
+    """Each team's teams directly below it, and ORGANISATION's top ones, sorted by name."""
+    children: dict[int, list[int]] = {ORGANISATION: []}
+    for team in teams.values():
+        children.setdefault(team.team_id, [])
+    for team in sorted(teams.values(), key=lambda t: t.name.casefold()):
+        parent = team.parent_id if team.parent_id in teams else ORGANISATION
+        children[parent].append(team.team_id)
+    return {group_id: tuple(below) for group_id, below in children.items()}
+
+
+class ScoresCache:
+    """The scores of a context's groups from its own tallies, each scored once and shared by
+    every report of the context (a closed round's context serves every report of the round
+    in a worker).
+
+    Safe to use from many threads: one lock guards the scores kept and the group tallies summed
+    on the way, and is held while a group is scored, so that two requests for one group score
+    it once. Scoring is pure Python, which runs one thread at a time anyway, so the lock costs
+    no parallelism; what it returns is immutable.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scores: dict[tuple[int, bool], GroupScores | None] = {}
+        self._groups: GroupTallies | None = None
+
+    def get(self, ctx: RoundContext, group_id: int, statements: bool) -> GroupScores | None:
+        """The group's scores in ``ctx`` (always the context that holds this cache)."""
+        keys = [(group_id, True)] if statements else [(group_id, True), (group_id, False)]
+        with self._lock:
+            for key in keys:
+                if key in self._scores:
+                    return self._scores[key]
+            if self._groups is None:
+                self._groups = GroupTallies(ctx, ctx.tallies or {})
+            scores = _score_group(ctx, group_id, self._groups, statements)
+            self._scores[group_id, statements] = scores
+            return scores
 
 
 @dataclass(frozen=True)
@@ -225,7 +259,10 @@ def tally_by_team(instrument: Instrument, responses: Iterable[ResponseRow]) -> d
 
 class GroupTallies:
     """The tally of each group (a team and every team below it), each summed once from the
-    tallies of its teams, so that scoring every group of a large tree stays linear."""
+    tallies of its teams, so that scoring every group of a large tree stays linear.
+
+    Not for sharing between threads on its own: ``ScoresCache`` keeps one behind its lock.
+    """
 
     def __init__(self, ctx: RoundContext, tallies: Mapping[int, Tally]):
         self.ctx, self.tallies = ctx, tallies

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Collection
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
-from ..analysis import report as report_rules
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import (
     CommentRow,
@@ -41,6 +41,7 @@ def round_info(round_: Round) -> RoundInfo:
 
 #: How many closed rounds' contexts each app keeps (a few MB each at 2,000 teams).
 CACHED_CONTEXTS = 4
+_CACHE = "surveyapp.closed_round_contexts"  # the app extension that keeps them
 _cache_lock = threading.Lock()
 
 
@@ -61,29 +62,40 @@ def load_context(round_: Round) -> RoundContext:
         computed, not even to compare another round with it.
     """
     key = _context_key(round_)
-    cache = current_app.extensions.setdefault("surveyapp.closed_round_contexts", OrderedDict())
     with _cache_lock:
-        ctx = cache.get(key)
+        ctx = _contexts().get(key)
         if ctx is not None:
-            cache.move_to_end(key)
+            _contexts().move_to_end(key)
             return ctx
     ctx = build_context(round_)
     with _cache_lock:
+        cache = _contexts()
         cache[key] = ctx
         while len(cache) > CACHED_CONTEXTS:
             cache.popitem(last=False)
     return ctx
 
 
-def _context_key(round_: Round) -> tuple:
-    """What a closed round's context depends on: the round as closed, and the rules in force
-    (tests switch rules off to show that an attack then succeeds).
+def _contexts() -> OrderedDict[tuple[int, datetime], RoundContext]:
+    """The contexts the current app keeps, least recently used first (``_cache_lock`` held)."""
+    return current_app.extensions.setdefault(_CACHE, OrderedDict())
+
+
+def _context_key(round_: Round) -> tuple[int, datetime]:
+    """What a closed round's context depends on: the round, as it closed.
 
     :raise NotClosed: for a round that is not closed.
     """
     _require_closed(round_)
-    return (round_.id, round_.closed_at, report_rules.decide_visibility,
-            report_rules.decide_figure_visibility)
+    return (round_.id, round_.closed_at)
+
+
+def forget_contexts() -> None:
+    """Drop every context the current app keeps, so that the next ``load_context`` builds
+    its round's again: for tests that switch a confidentiality rule off (nothing else changes
+    a closed round's context)."""
+    with _cache_lock:
+        current_app.extensions.pop(_CACHE, None)
 
 
 def _require_closed(round_: Round) -> None:

@@ -1,7 +1,10 @@
+import dataclasses
+import threading
 from datetime import date
 
 import pytest
 
+from surveyapp.analysis import report as report_module
 from surveyapp.analysis.confidentiality import ORGANISATION
 from surveyapp.analysis.report import (
     CommentRow,
@@ -166,3 +169,36 @@ def test_a_context_with_its_own_tallies_scores_each_group_once_with_the_same_fig
     assert again.scores is ctx.scores(1, statements=False) is ctx.scores(1)
     # A heatmap row has no statement figures; a group's own report has them all.
     assert care.scores.statements == () and len(first.scores.statements) == 4
+
+
+def test_a_context_cannot_be_changed():
+    ctx = context()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ctx.scores_visibility = None
+    assert ctx.children == {ORGANISATION: (1, 4), 1: (2, 5, 3), 2: (), 3: (), 4: (), 5: ()}
+
+
+def test_threads_sharing_a_context_score_each_group_once_and_get_the_same_figures(monkeypatch):
+    own = tallies(NOW)
+    ctx = RoundContext(info(), TEAMS, {t: tally.responses for t, tally in own.items()}, own)
+    scored, original = [], report_module.score_tally
+
+    def score_slowly(instrument, tally, statements=True):
+        scored.append(tally)
+        threading.Event().wait(0.01)  # let the other threads ask meanwhile
+        return original(instrument, tally, statements)
+
+    monkeypatch.setattr(report_module, "score_tally", score_slowly)
+    start, results = threading.Barrier(8), []
+
+    def ask():
+        start.wait()
+        results.append([ctx.scores(group) for group in (ORGANISATION, 1, 2, 4)])
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(scored) == 4  # the shown groups, once each, whoever asked first
+    assert all(all(a is b for a, b in zip(r, results[0], strict=True)) for r in results)

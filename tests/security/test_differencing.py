@@ -59,7 +59,7 @@ from surveyapp.extensions import db as _db
 from surveyapp.instrument import load_default
 from surveyapp.models import Invitation, Person, Role, Round, Team, utcnow
 from surveyapp.reports.pdf import pdf_inputs
-from surveyapp.reports.queries import load_context
+from surveyapp.reports.queries import forget_contexts, load_context
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.survey.operations import save_draft, submit_response
 
@@ -659,6 +659,14 @@ def test_nobody_can_be_recovered_from_everything_leaders_and_hr_see(app, db, his
         assert attacked.attempts[strategy] > 0, strategy
 
 
+def replace_in_report(monkeypatch, name: str, function) -> None:
+    """Replace a rule or figure of analysis/report.py for this test, and forget the contexts
+    built (and figures scored) under the real one: a closed round's context is kept by the
+    round alone."""
+    monkeypatch.setattr(report_module, name, function)
+    forget_contexts()
+
+
 def primary_suppression_only(nodes, minimum) -> Visibility:
     """decide_visibility without its complementary rule: groups below the minimum are hidden."""
     full = ORIGINAL_DECIDE(nodes, minimum)
@@ -671,7 +679,7 @@ ORIGINAL_DECIDE = report_module.decide_visibility
 
 def test_the_attack_finds_the_leak_when_complementary_suppression_is_off(app, db, history,
                                                                           monkeypatch):
-    monkeypatch.setattr(report_module, "decide_visibility", primary_suppression_only)
+    replace_in_report(monkeypatch, "decide_visibility", primary_suppression_only)
     found = collect(app, history, ["Customer Care", "HR"], exports=False)
     _, leaks = attack(history, found)
     # Customer Care (North and South) minus South is North: four people, below the minimum.
@@ -689,7 +697,7 @@ def every_figure_everywhere(nodes, capabilities, answered, minimum, shown):
 
 def test_the_attack_finds_the_leak_when_statements_are_shown_whoever_answered(app, db, history,
                                                                              monkeypatch):
-    monkeypatch.setattr(report_module, "decide_figure_visibility", every_figure_everywhere)
+    replace_in_report(monkeypatch, "decide_figure_visibility", every_figure_everywhere)
     found = collect(app, history, ["HR"], exports=False)
     _, leaks = attack(history, found)
     # People skip statements: some statements of a shown group rest on fewer than five
@@ -711,8 +719,8 @@ ORIGINAL_FIGURES = report_module.decide_figure_visibility
 
 def test_the_attack_finds_the_leak_when_a_capability_is_shown_beside_a_hidden_statement(
         app, db, history, monkeypatch):
-    monkeypatch.setattr(report_module, "decide_figure_visibility",
-                        capabilities_beside_hidden_statements)
+    replace_in_report(monkeypatch, "decide_figure_visibility",
+                      capabilities_beside_hidden_statements)
     found = collect(app, history, ["HR"], exports=False)
     attacked, leaks = attack(history, found)
     # Most people skip OFTEN_SKIPPED: where it is hidden, its capability's figures minus its
@@ -745,8 +753,8 @@ def off_by_a_partial_answer(scores: GroupScores | None) -> GroupScores | None:
 def test_a_figure_that_is_not_its_definitions_function_of_the_answers_fails_the_model(
         app, db, history, monkeypatch):
     original = report_module.score_tally
-    monkeypatch.setattr(report_module, "score_tally",
-                        lambda *args, **kwargs: off_by_a_partial_answer(original(*args, **kwargs)))
+    replace_in_report(monkeypatch, "score_tally",
+                      lambda *args, **kwargs: off_by_a_partial_answer(original(*args, **kwargs)))
     found = collect(app, history, ["Sales"], exports=False)
     contributors, truth = ground_truth(history)
     with pytest.raises(AssertionError) as failed:
