@@ -18,6 +18,7 @@ from wtforms import HiddenField
 from ..access import hr_required
 from ..clock import today
 from ..database import MAX_ID, page_number
+from ..directory.queries import load_tree
 from ..domain import DomainError
 from ..downloads import content_disposition, slug
 from ..errors import render_error
@@ -39,7 +40,6 @@ from .operations import (
     extend_round,
     groups_below_minimum,
     launch_round,
-    load_tree,
     update_draft,
 )
 from .progress import round_counts, round_progress
