@@ -13,6 +13,8 @@ from surveyapp.survey.storage import AlreadySubmitted, save_answers, store_respo
 
 from ..sealed import pending_responses
 
+pytestmark = pytest.mark.both_databases
+
 FIRST = load_default().capabilities[0].statements[0].key
 
 
