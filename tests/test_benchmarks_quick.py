@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Every measurement of issue 6, as the first cell of its row in docs/PERFORMANCE.md.
 ROWS = [
@@ -20,6 +22,7 @@ ROWS = [
 ]
 
 
+@pytest.mark.slow
 def test_the_quick_benchmark_fills_every_row_of_the_table(tmp_path):
     table = tmp_path / "PERFORMANCE.md"
     result = subprocess.run(

@@ -29,6 +29,9 @@ from surveyapp.orgtree import OrgTree
 
 from .sealed import pending_responses
 
+pytestmark = pytest.mark.both_databases
+
+
 CREDENTIAL_RE = re.compile(r"e-mail:\s+(\S+)\n\s+password:\s+(\S+)")
 
 

@@ -22,6 +22,9 @@ from surveyapp.models import LoginFailure, Role, User
 
 from ..conftest import TEST_PASSWORD
 
+pytestmark = pytest.mark.both_databases
+
+
 GOOD = "lantern orchard velvet"
 
 

@@ -17,6 +17,8 @@ from surveyapp.directory.csv_import import (
     simple_email,
 )
 
+from ..profiles import examples
+
 
 def parse(text: str, encoding: str = "utf-8"):
     return parse_people_csv(text.encode(encoding))
@@ -235,7 +237,7 @@ ADDRESS_PARTS = st.sampled_from(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000))
 @given(st.lists(ADDRESS_PARTS, max_size=25).map("".join))
 def test_the_fast_path_accepts_only_what_email_validator_accepts_and_normalises_the_same(raw):
     fast = simple_email(raw)
