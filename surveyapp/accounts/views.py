@@ -11,9 +11,9 @@ from wtforms import SelectChoice
 
 from ..access import hr_required
 from ..auth.forms import SetPasswordForm
-from ..auth.operations import team_tree
 from ..clock import organisation_zone
 from ..database import page_number
+from ..directory.queries import load_tree
 from ..extensions import db
 from ..models import Role, User
 from ..orgtree import OrgTree
@@ -69,7 +69,7 @@ def users():
     """List every staff account, active ones first, a page at a time."""
     page = users_page(page_number(),
                       int(current_app.config["PEOPLE_PER_PAGE"]))
-    tree = team_tree()
+    tree = load_tree()
     rows = [
         UserRow(user, Role.LABELS[user.role], _team_paths(user, tree), _when(user.last_login_at))
         for user in page.items
@@ -82,7 +82,7 @@ def users():
 def new_user():
     """Add a leader (with the teams they lead) or an HR admin, with a first password."""
     form = NewUserForm()
-    tree = team_tree()
+    tree = load_tree()
     form.teams.choices = _team_options(tree)
     problems: list[tuple[str | None, str]] = []
     if form.validate_on_submit():
@@ -110,7 +110,7 @@ def edit_user(user_id: int):
     """Change a user's name, e-mail, role and teams; links to their password and status."""
     user = db.get_or_404(User, user_id)
     form = UserForm()
-    tree = team_tree()
+    tree = load_tree()
     form.teams.choices = _team_options(tree, keep=[team.id for team in user.teams])
     if request.method == "GET":
         form.name.data, form.email.data, form.role.data = user.name, user.email, user.role

@@ -20,8 +20,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import LoginFailure, Team, User
-from ..orgtree import OrgTree
+from ..models import LoginFailure, User
 from .passwords import (
     burn_verification_time,
     hash_password,
@@ -219,10 +218,3 @@ def load_user(session_id: str) -> User | None:
         return None
     return user
 
-
-def team_tree() -> OrgTree:
-    """Return the organisation tree, archived teams included, for naming teams by their path."""
-    rows = db.session.execute(
-        select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
-    )
-    return OrgTree.build((id_, parent_id, name, bool(archived)) for id_, parent_id, name, archived in rows)

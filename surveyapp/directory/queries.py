@@ -13,11 +13,13 @@ from ..orgtree import OrgTree
 
 
 def load_tree() -> OrgTree:
-    """Every team, archived ones included, as an ``OrgTree``."""
+    """Return every team, archived ones included (``Node.archived``), as an ``OrgTree``: the one
+    way pages, operations and commands read the tree (paths, subtrees, who sees what)."""
     rows = db.session.execute(
         select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
-    ).all()
-    return OrgTree.build(tuple(row) for row in rows)
+    )
+    # bool(): a driver may hand back the comparison as 0/1; Node.archived is a bool.
+    return OrgTree.build((id_, parent, name, bool(archived)) for id_, parent, name, archived in rows)
 
 
 def people_counts() -> dict[int, int]:

@@ -13,6 +13,8 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import select
 
+# Re-imported, not defined here: rounds/views.py imports load_tree from this module.
+from ..directory.queries import load_tree
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
@@ -36,13 +38,6 @@ class RoundError(Exception):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
-
-
-def load_tree() -> OrgTree:
-    rows = db.session.execute(
-        select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
-    ).all()
-    return OrgTree.build(tuple(row) for row in rows)
 
 
 def _check_settings(*, name: str, teams: list[Team], opens_on: date, closes_on: date,
