@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
-from ..auth.operations import PasswordRejected, normalise_email, set_password
+from ..auth.operations import PasswordRejected, set_password
 from ..auth.passwords import hash_password, password_problems
+from ..email_addresses import EmailNotValidError, normalise_email, validated_email
 from ..extensions import db
 from ..models import Role, Team, User
 from ..orgtree import OrgTree
@@ -52,7 +52,7 @@ def checked_email(email: str, user: User | None = None) -> str:
         return email
     _refuse_taken(email, user)
     try:
-        email = validate_email(email, check_deliverability=False).normalized.lower()
+        email = validated_email(email)
     except EmailNotValidError as error:
         raise AccountError(
             f"Enter an e-mail address in the right format, like name@example.org. {error}",

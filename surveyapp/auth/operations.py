@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from ..email_addresses import normalise_email
 from ..extensions import db
 from ..models import LoginFailure, User
 from .passwords import (
@@ -76,12 +77,6 @@ class PasswordRejected(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(" ".join(problems))
         self.problems = problems
-
-
-def normalise_email(email: str) -> str:
-    """Return ``email`` as accounts store it: trimmed and lower-cased, without NUL characters
-    (which PostgreSQL cannot compare or store)."""
-    return email.replace("\x00", "").strip().lower()
 
 
 def _now(now: datetime | None) -> datetime:

@@ -7,13 +7,13 @@ The CSV import has its own module (``importing``) built on the same rules.
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError
 from sqlalchemy import func, select
 
+from ..email_addresses import EmailNotValidError, validated_email
 from ..extensions import db
 from ..models import Person, Team, utcnow
 from ..orgtree import PATH_SEPARATOR
-from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME, MAX_TEAM_PATH, normalise_email
+from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME, MAX_TEAM_PATH
 from .queries import load_tree
 
 ATTRIBUTE_LABELS = {"location": "location", "role_level": "role level", "tenure_band": "tenure band"}
@@ -194,7 +194,7 @@ def clean_email(email: str) -> str:
     if not email:
         raise DirectoryError("Enter an e-mail address.", "email")
     try:
-        return normalise_email(email)
+        return validated_email(email, allow_test_domain=True)
     except EmailNotValidError as error:
         raise DirectoryError(f"Enter a valid e-mail address. {error}", "email") from error
 
