@@ -1,4 +1,8 @@
-"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round."""
+"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round.
+
+``slug`` is imported here for reports/cli.py, which takes it from this module; its home is
+surveyapp/downloads.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from flask_login import current_user, login_required
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED
 from ..clock import today
+from ..downloads import content_disposition, slug
 from ..extensions import db
 from ..rounds.link_exports import notice_text, recorded_exports
 from ..rounds.operations import close_due_rounds
@@ -18,6 +23,8 @@ from .pdf import pdf_inputs, render_pdf
 from .queries import load_context, team_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+#: A download's file name when the round's and the team's names hold no letter or digit.
+REPORT = "report"
 
 
 @bp.after_request
@@ -83,9 +90,9 @@ def csv(round_id: int, team_id: int):
     ctx = load_context(target.round)
     rows = csv_rows(ctx, team_id, ctx.tallies, organisation,
                     notice=notice_text(recorded_exports(round_id)))
-    name = f"{target.round.name}-{ctx.name(team_id, organisation)}".replace(" ", "-")
+    name = f"{target.round.name}-{ctx.name(team_id, organisation)}"
     response = current_app.response_class("\ufeff" + to_csv(rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.csv"'
+    response.headers["Content-Disposition"] = content_disposition(f"{slug(name, REPORT)}.csv")
     return response
 
 
@@ -99,11 +106,5 @@ def pdf(round_id: int, team_id: int):
     pdf_bytes = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
     response = current_app.response_class(pdf_bytes, mimetype="application/pdf")
     name = f"{inputs.report.info.name}-{inputs.report.name}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.pdf"'
+    response.headers["Content-Disposition"] = content_disposition(f"{slug(name, REPORT)}.pdf")
     return response
-
-
-def slug(text: str) -> str:
-    """A file-name-safe version of ``text`` (letters, digits and dashes)."""
-    cleaned = "".join(c if c.isalnum() else "-" for c in text)
-    return "-".join(part for part in cleaned.split("-") if part)[:100] or "report"
