@@ -12,21 +12,18 @@ from sqlalchemy import func, select
 
 from ..auth.operations import PasswordRejected, set_password
 from ..auth.passwords import hash_password, password_problems
+from ..domain import DomainError
 from ..email_addresses import EmailNotValidError, normalise_email, validated_email
 from ..extensions import db
 from ..models import Role, Team, User
 from ..orgtree import OrgTree
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """An account change that is not allowed; ``str(error)`` is the sentence to show.
 
     ``field`` is the name of the form field the sentence belongs beside (None: the whole form).
     """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class EmailTaken(AccountError):

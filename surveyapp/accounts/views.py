@@ -15,6 +15,7 @@ from ..clock import organisation_zone
 from ..database import page_number
 from ..directory.queries import load_tree
 from ..extensions import db
+from ..forms import show_error
 from ..models import Role, User
 from ..orgtree import OrgTree
 from .forms import NewUserForm, UserForm
@@ -55,14 +56,6 @@ def _team_options(tree: OrgTree, keep=()) -> list[SelectChoice]:
     return [SelectChoice(team_id, path) for team_id, path in team_choices(tree, keep)]
 
 
-def _attach(form, error: AccountError) -> list[tuple[str | None, str]]:
-    """Put ``error`` beside its field; return it as a page-level problem if it has none."""
-    if error.field and error.field in form:
-        form[error.field].errors.append(str(error))
-        return []
-    return [(None, str(error))]
-
-
 @bp.get("/users")
 @hr_required
 def users():
@@ -93,7 +86,7 @@ def new_user():
             )
         except AccountError as error:
             db.session.rollback()
-            problems = _attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Account created for {user.name}. Give them their password in person or "
@@ -124,7 +117,7 @@ def edit_user(user_id: int):
             )
         except AccountError as error:
             db.session.rollback()
-            problems = _attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Changes to {user.name}'s account saved.", "success")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from ..domain import DomainError
 from ..email_addresses import normalise_email
 from ..extensions import db
 from ..models import LoginFailure, User
@@ -36,8 +37,9 @@ CLIENT_KEY = "client:"
 UNKNOWN_CLIENT = "unknown"
 
 
-class SignInError(Exception):
-    """Signing in did not work; ``str(error)`` is the sentence to show."""
+class SignInError(DomainError):
+    """Signing in did not work; ``str(error)`` is the sentence to show, for the whole form
+    (``field`` is None: which field was wrong is deliberately never said)."""
 
 
 class InvalidCredentials(SignInError):

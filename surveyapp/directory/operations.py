@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ..domain import DomainError
 from ..email_addresses import EmailNotValidError, validated_email
 from ..extensions import db
 from ..models import Person, Team, utcnow
@@ -19,15 +20,11 @@ from .queries import load_tree
 ATTRIBUTE_LABELS = {"location": "location", "role_level": "role level", "tenure_band": "tenure band"}
 
 
-class DirectoryError(Exception):
+class DirectoryError(DomainError):
     """A change to teams or people is not allowed; the message says why and what to do.
 
     ``field`` names the form field at fault (``"name"``, ``"parent_id"``), or None.
     """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # --- Teams ------------------------------------------------------------------------------------

@@ -11,20 +11,13 @@ from sqlalchemy import func, select
 
 from ..access import hr_required
 from ..extensions import db
+from ..forms import show_error
 from ..models import Person, Team
 from .forms import TOP_LEVEL, ActionForm, TeamForm
 from .operations import DirectoryError, archive_team, create_team, unarchive_team, update_team
 from .queries import leaders_by_team, load_tree, people_counts, team_choices, top_teams, tree_items
 
 bp = Blueprint("directory", __name__)
-
-
-def attach(form, error: DirectoryError) -> list[tuple[str | None, str]]:
-    """Put ``error`` beside its field; return it as a page-level problem when it has none."""
-    if error.field and error.field in form:
-        form[error.field].errors.append(str(error))
-        return []
-    return [(None, str(error))]
 
 
 @bp.get("/teams")
@@ -64,7 +57,7 @@ def new_team():
             team = create_team(form.name.data, parent)
         except DirectoryError as error:
             db.session.rollback()
-            problems = attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Team {team.name} added.", "success")
@@ -106,7 +99,7 @@ def edit_team(team_id: int):
             update_team(team, name=form.name.data, parent=parent)
         except DirectoryError as error:
             db.session.rollback()
-            problems = attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Team {team.name} saved.", "success")

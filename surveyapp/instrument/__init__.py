@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ..domain import DomainError
+
 DEFAULT_FILE = Path(__file__).with_name("service-capabilities-v1.toml")
 #: HR may add up to this many statements to each capability of a draft round.
 MAX_ADDED_PER_CAPABILITY = 3
@@ -19,8 +21,11 @@ STATEMENT_MAX_LENGTH = 200
 COMMENT_MAX_LENGTH = 2000
 
 
-class InstrumentError(ValueError):
-    """The instrument is malformed, or an edit to it is not allowed."""
+class InstrumentError(DomainError, ValueError):
+    """The instrument is malformed, or an edit to it is not allowed; ``str(error)`` says why.
+
+    Still a ValueError, as it always was, for callers that catch malformed data as one.
+    """
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 # Re-imported, not defined here: rounds/views.py imports load_tree from this module.
 from ..directory.queries import load_tree
+from ..domain import DomainError
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
@@ -28,16 +29,12 @@ ABSOLUTE_MIN_GROUP = 3
 DEFAULT_MIN_GROUP = 5
 
 
-class RoundError(Exception):
+class RoundError(DomainError):
     """A round cannot be created or changed that way; the message says why, for HR.
 
     ``field`` names the setting at fault (``"closes_on"``), so a form can show the message
     beside it; None when no single setting is.
     """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _check_settings(*, name: str, teams: list[Team], opens_on: date, closes_on: date,
