@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..auth.operations import PasswordRejected, set_password
 from ..auth.passwords import hash_password, password_problems
-from ..domain import DomainError
+from ..domain import DomainError, one_line
 from ..email_addresses import EmailNotValidError, normalise_email, validated_email
 from ..extensions import db
 from ..models import Role, Team, User
@@ -66,7 +66,7 @@ def _refuse_taken(email: str, user: User | None) -> None:
 
 
 def _checked_name(name: str) -> str:
-    name = " ".join(name.replace("\x00", "").split())  # PostgreSQL cannot store NUL
+    name = one_line(name)
     if not name:
         raise AccountError("Enter the person's full name.", "name")
     return name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from ..domain import DomainError
+from ..domain import DomainError, one_line, without_nul
 from ..email_addresses import EmailNotValidError, validated_email
 from ..extensions import db
 from ..models import Person, Team, utcnow
@@ -32,7 +32,7 @@ class DirectoryError(DomainError):
 
 def clean_team_name(name: str) -> str:
     """Return ``name`` trimmed. :raise DirectoryError: blank, too long, or holding "/"."""
-    name = " ".join((name or "").replace("\x00", "").split())
+    name = one_line(name)
     if not name:
         raise DirectoryError("Enter a name for the team.", "name")
     if len(name) > MAX_TEAM_NAME:
@@ -199,7 +199,7 @@ def clean_email(email: str) -> str:
 def _clean_person(email: str, name: str, team: Team | None, attributes: dict[str, str | None],
                   person: Person | None = None) -> tuple[str, str, dict[str, str | None]]:
     email = clean_email(email)
-    name = " ".join((name or "").replace("\x00", "").split())
+    name = one_line(name)
     if not name:
         raise DirectoryError("Enter the person's name.", "name")
     if len(name) > MAX_NAME:
@@ -212,7 +212,7 @@ def _clean_person(email: str, name: str, team: Team | None, attributes: dict[str
         )
     cleaned = {}
     for key, label in ATTRIBUTE_LABELS.items():
-        value = (attributes.get(key) or "").replace("\x00", "").strip() or None
+        value = without_nul(attributes.get(key)).strip() or None
         if value is not None and len(value) > MAX_ATTRIBUTE:
             raise DirectoryError(f"The {label} must be {MAX_ATTRIBUTE} characters or fewer.", key)
         cleaned[key] = value

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, or_, select
 
+from ..domain import without_nul
 from ..extensions import db
 from ..models import Person, Team, User, leadership
 from ..orgtree import OrgTree
@@ -101,7 +102,7 @@ def people_query(tree: OrgTree, *, search: str = "", team_id: int | None = None,
     """People matching ``search`` (in name or e-mail, any letter case) in ``team_id`` or any team
     below it, ordered by name then e-mail."""
     query = select(Person)
-    search = search.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a string
+    search = without_nul(search).strip()
     if search:
         query = query.where(or_(
             Person.name.icontains(search, autoescape=True),

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..domain import DomainError
+from ..domain import DomainError, one_line
 
 DEFAULT_FILE = Path(__file__).with_name("service-capabilities-v1.toml")
 #: HR may add up to this many statements to each capability of a draft round.
@@ -210,7 +210,7 @@ def _points(scale) -> list:
 
 
 def _clean_statement(text: str) -> str:
-    text = " ".join(str(text).replace("\x00", "").split())  # PostgreSQL cannot store NUL
+    text = one_line(str(text))
     if len(text) < STATEMENT_MIN_LENGTH:
         raise InstrumentError(f"A statement needs at least {STATEMENT_MIN_LENGTH} characters.")
     if len(text) > STATEMENT_MAX_LENGTH:
