@@ -17,9 +17,8 @@ from ..extensions import db
 from ..rounds.link_exports import notice_text, recorded_exports
 from ..rounds.operations import close_due_rounds
 from .access import reportable_rounds, require_report, visible_groups
-from .charts import heat_colour, heat_text_colour
 from .export import csv_rows, to_csv
-from .pdf import pdf_inputs, render_pdf
+from .pdf import heat_rules, pdf_inputs, render_pdf
 from .queries import load_context, team_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -70,13 +69,9 @@ def dashboard(round_id: int, team_id: int):
 
 @bp.get("/heat.css")
 def heat_css():
-    """Heatmap cell colours for means 1.0 to 5.0 in steps of 0.1 (no data: cacheable)."""
-    rules = [
-        f".heat-{tenths} {{ background: {heat_colour(tenths / 10)}; "
-        f"color: {heat_text_colour(tenths / 10)}; }}"
-        for tenths in range(10, 51)
-    ]
-    response = current_app.response_class("\n".join(rules) + "\n", mimetype="text/css")
+    """Heatmap cell colours for means 1.0 to 5.0 in steps of 0.1 (no data: cacheable): the
+    rules the PDF's stylesheet carries too, so that page and PDF colour a mean alike."""
+    response = current_app.response_class(f"{heat_rules()}\n", mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
