@@ -93,9 +93,6 @@ class Instrument:
                 return capability
         raise KeyError(statement_key)
 
-    def scale_label(self, value: int) -> str:
-        return next(p.label for p in self.scale if p.value == value)
-
     # --- editing a draft (each returns a new instrument) ---------------------------------------
 
     def with_statement_text(self, statement_key: str, text: str) -> Instrument:

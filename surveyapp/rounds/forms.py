@@ -57,10 +57,6 @@ class ExtendForm(FlaskForm):
     closes_on = day_field("New closing date", "new closing date")
 
 
-class ConfirmForm(FlaskForm):
-    """A button that confirms an action (launch, close, delete): only the CSRF token."""
-
-
 class RemindForm(FlaskForm):
     """Start a reminder batch; ``batch`` is how many batches HR saw, to catch double clicks."""
 
