@@ -24,7 +24,7 @@ from ..survey.release import ReleaseError, release_responses
 from .tallies import store_tallies, tally_released
 from .tokens import hash_token, new_nonce, token_for
 
-#: Reporting thresholds may never go below this (PRODUCT.md).
+#: Reporting thresholds may never go below this (docs/PRODUCT.md, "Minimum group size").
 ABSOLUTE_MIN_GROUP = 3
 DEFAULT_MIN_GROUP = 5
 
