@@ -16,7 +16,6 @@ from ..domain import DomainError, one_line
 from ..email_addresses import EmailNotValidError, normalise_email, validated_email
 from ..extensions import db
 from ..models import Role, Team, User
-from ..orgtree import OrgTree
 
 
 class AccountError(DomainError):
@@ -188,23 +187,6 @@ def teams_by_id(ids: Iterable[int]) -> list[Team]:
     if not ids:
         return []
     return list(db.session.scalars(select(Team).where(Team.id.in_(ids))))
-
-
-def team_choices(tree: OrgTree, keep: Iterable[int] = ()) -> list[tuple[int, str]]:
-    """Return (id, path) of the teams a leader can be given, in tree order.
-
-    Archived teams are left out, except those in ``keep`` (the user's current teams, so that
-    saving the form does not silently drop them), which are marked "(archived)".
-    """
-    keep = set(keep)
-    choices = []
-    for team_id in tree.walk():
-        archived = tree.nodes[team_id].archived
-        if archived and team_id not in keep:
-            continue
-        label = tree.path(team_id) + (" (archived)" if archived else "")
-        choices.append((team_id, label))
-    return choices
 
 
 def users_page(page: int, per_page: int):

@@ -13,7 +13,7 @@ from ..access import hr_required
 from ..auth.forms import SetPasswordForm
 from ..clock import organisation_zone
 from ..database import page_number
-from ..directory.queries import load_tree
+from ..directory.queries import load_tree, team_choices
 from ..extensions import db
 from ..forms import show_error
 from ..models import Role, User
@@ -25,7 +25,6 @@ from .operations import (
     deactivate_user,
     reactivate_user,
     set_user_password,
-    team_choices,
     teams_by_id,
     update_user,
     users_page,
@@ -53,7 +52,12 @@ def _team_paths(user: User, tree: OrgTree) -> list[str]:
 
 
 def _team_options(tree: OrgTree, keep=()) -> list[SelectChoice]:
-    return [SelectChoice(team_id, path) for team_id, path in team_choices(tree, keep)]
+    """The teams a leader can be given; archived ones (only those in ``keep``, the user's
+    current teams) are marked, so that HR sees why they are there."""
+    return [
+        SelectChoice(team_id, path + (" (archived)" if tree.nodes[team_id].archived else ""))
+        for team_id, path in team_choices(tree, keep=keep)
+    ]
 
 
 @bp.get("/users")

@@ -41,7 +41,7 @@ def people():
 def _team_options(form: PersonForm, person: Person | None = None) -> None:
     tree = load_tree()
     form.team_id.choices = [(0, "Choose a team")] + team_choices(
-        tree, keep=person.team_id if person else None)
+        tree, keep=[person.team_id] if person else [])
 
 
 def _save(form: PersonForm, person: Person | None) -> Person:

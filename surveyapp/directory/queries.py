@@ -89,11 +89,16 @@ def top_teams(tree: OrgTree, team_ids: Iterable[int]) -> list[int]:
 
 
 def team_choices(tree: OrgTree, *, active_only: bool = True,
-                 keep: int | None = None) -> list[tuple[int, str]]:
-    """(id, path) of the teams in tree order, for a select; ``keep`` stays even if archived."""
+                 keep: Iterable[int | None] = ()) -> list[tuple[int, str]]:
+    """Return (id, path) of the teams in tree order, for a select.
+
+    With ``active_only``, archived teams are left out except those in ``keep``: a form's current
+    choices, so that saving the form does not silently drop them.
+    """
+    keep = set(keep)
     return [
         (team_id, tree.path(team_id)) for team_id in tree.walk()
-        if not (active_only and tree.nodes[team_id].archived) or team_id == keep
+        if not (active_only and tree.nodes[team_id].archived) or team_id in keep
     ]
 
 

@@ -34,7 +34,7 @@ def teams():
 def _parent_choices(form: TeamForm, tree, team: Team | None = None) -> None:
     """Top level, then every active team outside ``team`` (its current parent always)."""
     inside = set(tree.subtree(team.id)) if team else set()
-    keep = team.parent_id if team else None
+    keep = [team.parent_id] if team else []
     form.parent_id.choices = [(TOP_LEVEL, "Nothing: a top-level team")] + [
         (team_id, path) for team_id, path in team_choices(tree, keep=keep)
         if team_id not in inside

@@ -86,9 +86,7 @@ def csv(round_id: int, team_id: int):
     rows = csv_rows(ctx, team_id, ctx.tallies, organisation,
                     notice=notice_text(recorded_exports(round_id)))
     name = f"{target.round.name}-{ctx.name(team_id, organisation)}"
-    response = current_app.response_class("\ufeff" + to_csv(rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = content_disposition(f"{slug(name, REPORT)}.csv")
-    return response
+    return _download("\ufeff" + to_csv(rows), "text/csv", f"{slug(name, REPORT)}.csv")
 
 
 @bp.get("/<int:round_id>/<int:team_id>/report.pdf")
@@ -99,7 +97,12 @@ def pdf(round_id: int, team_id: int):
     organisation = current_app.config["ORGANISATION_NAME"]
     inputs = pdf_inputs(target.round, team_id, organisation)
     pdf_bytes = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
-    response = current_app.response_class(pdf_bytes, mimetype="application/pdf")
     name = f"{inputs.report.info.name}-{inputs.report.name}"
-    response.headers["Content-Disposition"] = content_disposition(f"{slug(name, REPORT)}.pdf")
+    return _download(pdf_bytes, "application/pdf", f"{slug(name, REPORT)}.pdf")
+
+
+def _download(body: str | bytes, mimetype: str, filename: str):
+    """Return ``body`` as a file the browser saves as ``filename`` (any script)."""
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
