@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Every measurement of issue 6, as the first cell of its row in docs/PERFORMANCE.md.
+#: Every measurement the benchmark makes, as the first cell of its row in docs/PERFORMANCE.md.
 ROWS = [
     "Survey page GET", "Hello world, same gunicorn", "Survey GET ÷ hello world",
     "Survey submit", "Whole-organisation heatmap, context built",
