@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
@@ -55,6 +56,10 @@ class Patch:
 PAGE_REFERENCES = Patch("cached page references", "pydyf", (0, 13), (0, 14))
 LEAN_UA_STYLESHEET = Patch("lean user-agent stylesheet", "weasyprint", (70,), (71,))
 PATCHES = (PAGE_REFERENCES, LEAN_UA_STYLESHEET)
+
+#: Whether each patch applies, once decided (``applies``), under ``_deciding``.
+_decided: dict[Patch, bool] = {}
+_deciding = threading.Lock()
 
 #: pydyf's own ``PDF.page_references``, kept to put back when the patch must not apply.
 _UPSTREAM_PAGE_REFERENCES = pydyf.PDF.__dict__.get("page_references")
@@ -98,22 +103,26 @@ def out_of_range(patch: Patch) -> str | None:
     return None
 
 
-@cache
 def applies(patch: Patch) -> bool:
-    """Whether ``patch`` may apply here; decided once per process (see ``forget``), with a
+    """Whether ``patch`` may apply here; decided once per process (see ``forget``), with one
     warning when it may not."""
-    problem = out_of_range(patch) or _missing_internal(patch)
-    if problem:
-        log.warning("%s left out: %s; %s works as upstream wrote it, more slowly.",
-                    patch.name, problem, patch.distribution)
-    return problem is None
+    if patch not in _decided:
+        with _deciding:  # threads rendering their first PDFs at once: one decision, one warning
+            if patch not in _decided:
+                problem = out_of_range(patch) or _missing_internal(patch)
+                if problem:
+                    log.warning("%s left out: %s; %s works as upstream wrote it, more slowly.",
+                                patch.name, problem, patch.distribution)
+                _decided[patch] = problem is None
+    return _decided[patch]
 
 
 def forget() -> None:
     """Decide ``applies`` again on next use (for tests that change the installed version)."""
-    applies.cache_clear()
-    _lean_ua_text.cache_clear()
-    lean_ua_stylesheet.cache_clear()
+    with _deciding:
+        _decided.clear()
+        _lean_ua_text.cache_clear()
+        lean_ua_stylesheet.cache_clear()
 
 
 def _missing_internal(patch: Patch) -> str | None:
