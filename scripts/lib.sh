@@ -75,9 +75,15 @@ ensure_venv() {
   fi
   [[ -f "$CONSTRAINTS" ]] || die "$CONSTRAINTS is missing (scripts/lock writes it)"
   digest="$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)"
-  # The test extras include everything the app needs, so they satisfy a plain install too.
-  for stamp in "$VENV/.installed-${extras:-app}" "$VENV/.installed-test"; do
-    [[ -f "$stamp" && "$(cat "$stamp")" == "$digest" ]] && return 0
+  # Each set of extras includes the ones before it (app < test < dev), so a larger install
+  # satisfies a smaller request.
+  local -a enough=(dev)
+  case "$extras" in
+    "") enough=(app test dev) ;;
+    test) enough=(test dev) ;;
+  esac
+  for stamp in "${enough[@]}"; do
+    [[ -f "$VENV/.installed-$stamp" && "$(cat "$VENV/.installed-$stamp")" == "$digest" ]] && return 0
   done
   [[ -n "$extras" ]] && spec=".[$extras]"
   say "Installing Python packages into .venv (the first time takes a minute)"
