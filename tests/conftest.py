@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import text
 
 from surveyapp import create_app
@@ -174,6 +175,25 @@ def _wipe(engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the whole run: each test has an app of
+    its own, and compiling every template again for each took a third of a page test's time.
+    Jinja checks each template's source against what was compiled, so an edit still shows."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES_COMPILED = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(database_url, tmp_path, monkeypatch) -> Iterator[Flask]:
     for key in list(os.environ):
@@ -182,6 +202,7 @@ def app(database_url, tmp_path, monkeypatch) -> Iterator[Flask]:
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(_test_config(database_url))
     app.test_client_class = FormClient
+    app.jinja_env.bytecode_cache = TEMPLATES_COMPILED
     yield app
     with app.app_context():
         _db.session.remove()
