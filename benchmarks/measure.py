@@ -26,9 +26,9 @@ from sqlalchemy import select, text
 
 from surveyapp import create_app
 from surveyapp.analysis.confidentiality import ORGANISATION
+from surveyapp.directory.queries import load_tree
 from surveyapp.extensions import db
-from surveyapp.models import Person, Round, RoundTeam, Team, User
-from surveyapp.orgtree import OrgTree
+from surveyapp.models import Person, Round, RoundTeam, User
 from surveyapp.reports import views as report_views
 from surveyapp.reports.cli import file_names, usable_cores
 from surveyapp.reports.pdf import pdf_inputs, render_pdf
@@ -290,7 +290,7 @@ def people_rows(url: str) -> list[dict]:
     """Everyone in the directory as import rows (team as a path)."""
     app = bench_app(url)
     with app.app_context():
-        tree = OrgTree.build(db.session.execute(select(Team.id, Team.parent_id, Team.name)).all())
+        tree = load_tree()
         paths = {team_id: tree.path(team_id) for team_id in tree.nodes}
         rows = [{"email": p.email, "name": p.name, "team": paths[p.team_id],
                  "location": p.location, "role_level": p.role_level,

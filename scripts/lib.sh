@@ -6,6 +6,8 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+# The exact releases tested, of everything .[dev] installs (scripts/lock writes it).
+CONSTRAINTS="$ROOT/requirements/constraints.txt"
 cd "$ROOT"
 
 say() { printf '\n==> %s\n' "$*" >&2; }
@@ -61,22 +63,32 @@ ensure_system_packages() {
   apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing
 }
 
-# ensure_venv EXTRAS: create .venv if needed and install the app with "pip install -e .[EXTRAS]"
-# when pyproject.toml changed since the last install (a stamp in .venv remembers it).
+# ensure_venv EXTRAS: create .venv if needed and install the app with
+# "pip install -c requirements/constraints.txt -e .[EXTRAS]" (the releases tested) when
+# pyproject.toml or the constraints changed since the last install (a stamp in .venv remembers
+# both).
 ensure_venv() {
   local extras="$1" spec="." digest stamp
   if [[ ! -x "$VENV/bin/python" ]]; then
     say "Creating the virtualenv in .venv"
     python3 -m venv "$VENV"
   fi
-  digest="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-  # The test extras include everything the app needs, so they satisfy a plain install too.
-  for stamp in "$VENV/.installed-${extras:-app}" "$VENV/.installed-test"; do
-    [[ -f "$stamp" && "$(cat "$stamp")" == "$digest" ]] && return 0
+  [[ -f "$CONSTRAINTS" ]] || die "$CONSTRAINTS is missing (scripts/lock writes it)"
+  digest="$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)"
+  # Each set of extras includes the ones before it (app < test < dev), so a larger install
+  # satisfies a smaller request.
+  local -a enough=(dev)
+  case "$extras" in
+    "") enough=(app test dev) ;;
+    test) enough=(test dev) ;;
+  esac
+  for stamp in "${enough[@]}"; do
+    [[ -f "$VENV/.installed-$stamp" && "$(cat "$VENV/.installed-$stamp")" == "$digest" ]] && return 0
   done
   [[ -n "$extras" ]] && spec=".[$extras]"
   say "Installing Python packages into .venv (the first time takes a minute)"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -c "$CONSTRAINTS" -e "$spec"
   echo "$digest" >"$VENV/.installed-${extras:-app}"
 }
 

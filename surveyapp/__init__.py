@@ -79,7 +79,9 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Templates get a lazy current_user, so that the survey's link pages can do without one.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(auth.current_user_for_templates)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])

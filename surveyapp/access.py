@@ -29,11 +29,3 @@ def visible_team_ids(user: User, tree: OrgTree) -> set[int]:
     if user.is_hr:
         return set(tree.nodes)
     return tree.subtree_of_any(team.id for team in user.teams)
-
-
-def require_team(user: User, tree: OrgTree, team_id: int) -> None:
-    """:raise 403: when ``user`` may not see ``team_id``. :raise 404: when it does not exist."""
-    if team_id not in tree.nodes:
-        abort(404)
-    if team_id not in visible_team_ids(user, tree):
-        abort(403)

@@ -215,7 +215,9 @@ def checkpoint_after_commit() -> None:
 
 @event.listens_for(Session, "after_commit")
 def _checkpoint(session: Session) -> None:
-    if not session.info.pop("checkpoint_after_commit", False):
+    # SQLAlchemy calls this for a savepoint's release too: the outer transaction is still open
+    # then, and a checkpoint would wait out the busy timeout for it and truncate nothing.
+    if session.in_nested_transaction() or not session.info.pop("checkpoint_after_commit", False):
         return
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
@@ -234,4 +236,7 @@ def _checkpoint(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _no_checkpoint(session: Session) -> None:
-    session.info.pop("checkpoint_after_commit", None)
+    # A savepoint rolled back (one round that could not close) leaves the outer transaction's
+    # deletions, and their checkpoint, in place.
+    if not session.in_nested_transaction():
+        session.info.pop("checkpoint_after_commit", None)

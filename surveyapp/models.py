@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .email_addresses import MAX_EMAIL
 from .extensions import db
 
 
@@ -101,7 +102,7 @@ class Person(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stored lower-cased: the import matches people by e-mail.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"), index=True)
     #: Coarse attributes, copied onto responses; keep the values few and broad.
@@ -147,7 +148,7 @@ class User(UserMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     #: Argon2id hash in PHC string format.
@@ -289,7 +290,7 @@ class Invitation(db.Model):
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"))
     #: The person's e-mail address when the round was launched: a link e-mailed anywhere else
     #: (after HR changed the address) is recorded as a ``LinkExport``.
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(MAX_EMAIL))
     #: Random per invitation; the token is an HMAC of it, so links can be produced again.
     nonce: Mapped[str] = mapped_column(String(32))
     #: HMAC-SHA-256 (hex) of the token in the link under the server's key: a log line holding

@@ -1,7 +1,12 @@
 """Fixtures shared by the whole suite.
 
-Every test that uses the ``app`` fixture runs twice: on SQLite and on a throwaway PostgreSQL
-cluster that the suite starts itself (``--db sqlite`` or ``--db postgresql`` runs one of them).
+Tests that use the ``app`` fixture run on SQLite. Where the database matters (operations,
+queries, migrations, concurrency, security) a module says so with
+``pytestmark = pytest.mark.both_databases`` and its tests run on SQLite and on a throwaway
+PostgreSQL cluster that the suite starts itself. ``--db`` changes that: ``--db both`` runs every
+database test on both, ``--db sqlite`` or ``--db postgresql`` every one on that one only. A test
+about one database's own mechanics says so with ``@pytest.mark.only_on("sqlite")``.
+
 CSRF protection stays on: ``client.submit(url, data)`` fetches the form's token like a browser.
 """
 
@@ -15,6 +20,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import text
 
 from surveyapp import create_app
@@ -22,25 +28,59 @@ from surveyapp.auth.passwords import hash_password
 from surveyapp.extensions import db as _db
 from surveyapp.models import Person, Role, Team, User
 
-from .pgcluster import start_cluster
+from . import profiles  # noqa: F401 - registers and loads the Hypothesis profile
+from .pgcluster import create_database, drop_database, start_cluster
 
 DATABASES = ("sqlite", "postgresql")
+DB_CHOICES = ("marked", "both", *DATABASES)
 TEST_PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
 
 def pytest_addoption(parser):
     parser.addoption(
         "--db",
-        choices=("all", *DATABASES),
-        default=os.environ.get("SURVEYAPP_TEST_DB", "all"),
-        help="which database(s) to run database tests on (default: all)",
+        choices=DB_CHOICES,
+        default=os.environ.get("SURVEYAPP_TEST_DB", "marked"),
+        help="where database tests run: 'marked' (default) SQLite, and PostgreSQL too for "
+             "modules marked both_databases; 'both' every test on both; or only one database",
     )
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "both_databases: the database matters here: run on SQLite and PostgreSQL")
+    config.addinivalue_line(
+        "markers", "only_on(kind): a test of one database's own mechanics ('sqlite' or "
+                   "'postgresql'); never run on the other")
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize ``database_url`` (whichever fixture of that name the test sees) with the
+    databases the test runs on."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    wanted = metafunc.config.getoption("--db")
+    only = metafunc.definition.get_closest_marker("only_on")
+    if only:
+        kinds = [only.args[0]]
+    elif wanted == "marked":
+        both = metafunc.definition.get_closest_marker("both_databases")
+        kinds = list(DATABASES) if both else ["sqlite"]
+    elif wanted == "both":
+        kinds = list(DATABASES)
+    else:
+        kinds = [wanted]
+    metafunc.parametrize("database_url", kinds, indirect=True)
+
+
 def pytest_collection_modifyitems(config, items):
+    """Run the slow tests first, so that with pytest-xdist no worker is left with a long one
+    at the end; leave out a test of one database's own mechanics when only the other one is
+    wanted."""
+    items.sort(key=lambda item: not (item.get_closest_marker("slow")
+                                     or item.get_closest_marker("browser")))
     wanted = config.getoption("--db")
-    if wanted == "all":
+    if wanted not in DATABASES:
         return
     keep, drop = [], []
     for item in items:
@@ -78,9 +118,15 @@ class FormClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def pg_cluster():
+def pg_cluster(worker_id):
+    """The URL of a PostgreSQL database for this test process: a cluster of its own, or,
+    with ``SURVEYAPP_TEST_DATABASE_URL``, that database (a database of its own per pytest-xdist
+    worker, created on that server)."""
     url = os.environ.get("SURVEYAPP_TEST_DATABASE_URL")
     if url:
+        if worker_id != "master":
+            drop_database(url, f"surveyapp_test_{worker_id}")  # a previous run's leftovers
+            url = create_database(url, f"surveyapp_test_{worker_id}")
         yield url
         return
     cluster = start_cluster()
@@ -90,9 +136,10 @@ def pg_cluster():
         cluster.stop()
 
 
-@pytest.fixture(scope="session", params=DATABASES)
+@pytest.fixture(scope="session")
 def database_url(request, tmp_path_factory) -> Iterator[str]:
-    """The URL of an empty database with the models' schema, one per database kind."""
+    """The URL of an empty database with the models' schema, one per database kind
+    (``request.param``, set by ``pytest_generate_tests``)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/test.sqlite3"
     else:
@@ -128,6 +175,25 @@ def _wipe(engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the whole run: each test has an app of
+    its own, and compiling every template again for each took a third of a page test's time.
+    Jinja checks each template's source against what was compiled, so an edit still shows."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES_COMPILED = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(database_url, tmp_path, monkeypatch) -> Iterator[Flask]:
     for key in list(os.environ):
@@ -136,6 +202,7 @@ def app(database_url, tmp_path, monkeypatch) -> Iterator[Flask]:
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(_test_config(database_url))
     app.test_client_class = FormClient
+    app.jinja_env.bytecode_cache = TEMPLATES_COMPILED
     yield app
     with app.app_context():
         _db.session.remove()

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from surveyapp.auth.passwords import password_problems, verify_password
 from surveyapp.clock import today
 from surveyapp.demo import email_for, season_name
+from surveyapp.directory.queries import load_tree
 from surveyapp.models import (
     Answer,
     Comment,
@@ -25,9 +26,11 @@ from surveyapp.models import (
     Team,
     User,
 )
-from surveyapp.orgtree import OrgTree
 
 from .sealed import pending_responses
+
+pytestmark = pytest.mark.both_databases
+
 
 CREDENTIAL_RE = re.compile(r"e-mail:\s+(\S+)\n\s+password:\s+(\S+)")
 
@@ -48,14 +51,10 @@ def table_counts(db) -> dict[str, int]:
             for model in (Round, Invitation, Participation, Draft, Response, Answer, Comment)}
 
 
-def org_tree(db) -> OrgTree:
-    return OrgTree.build(db.session.execute(select(Team.id, Team.parent_id, Team.name)).all())
-
-
 def test_demo_has_ten_teams_on_three_levels_under_one_root(runner, db):
     seed(runner)
 
-    tree = org_tree(db)
+    tree = load_tree()
     depths = sorted(tree.depth(team_id) for team_id in tree.nodes)
     assert len(tree.nodes) == 10
     assert depths.count(0) == 1
@@ -85,7 +84,7 @@ def test_demo_people_have_few_broad_attribute_values(runner, db):
 def test_every_team_without_sub_teams_is_big_enough_to_report(runner, db):
     seed(runner)
 
-    tree = org_tree(db)
+    tree = load_tree()
     sizes = dict(db.session.execute(select(Person.team_id, func.count()).group_by(Person.team_id)).all())
     leaves = [t for t in tree.nodes if not tree.children.get(t)]
     assert leaves

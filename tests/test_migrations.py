@@ -29,8 +29,10 @@ from surveyapp.survey.operations import find_invitation
 from .pgcluster import create_database, drop_database
 from .sealed import pending_responses
 
+pytestmark = pytest.mark.both_databases
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+
+@pytest.fixture
 def database_url(request, tmp_path) -> Iterator[str]:
     """A new empty database per test. (Overrides the suite's shared, ready-made one.)"""
     if request.param == "sqlite":
@@ -136,7 +138,7 @@ def test_migrate_with_unchanged_models_writes_no_new_migration(empty_app):
     assert written == set()
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.only_on("sqlite")
 def test_sqlite_foreign_keys_are_enforced_again_after_an_upgrade(empty_app):
     # The migration environment switches foreign keys off while it rebuilds tables.
     flask_db(empty_app, "upgrade")

@@ -7,7 +7,8 @@ from wtforms import EmailField, RadioField, SelectChoice, SelectMultipleField, S
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..auth.forms import EMAIL_MAX, confirm_field, new_password_field
+from ..auth.forms import confirm_field, new_password_field
+from ..email_addresses import MAX_EMAIL
 from ..models import Role, User
 
 NAME_MAX = User.__table__.c.name.type.length
@@ -27,7 +28,7 @@ class UserForm(FlaskForm):
     ])
     email = EmailField("E-mail address", validators=[
         DataRequired("Enter their e-mail address."),
-        Length(max=EMAIL_MAX, message=f"An e-mail address has {EMAIL_MAX} characters or fewer."),
+        Length(max=MAX_EMAIL, message=f"An e-mail address has {MAX_EMAIL} characters or fewer."),
     ])
     role = RadioField(
         "Role", choices=[SelectChoice(role, Role.LABELS[role]) for role in (Role.LEADER, Role.HR)],

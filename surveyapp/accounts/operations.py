@@ -8,25 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
-from ..auth.operations import PasswordRejected, normalise_email, set_password
+from ..auth.operations import PasswordRejected, set_password
 from ..auth.passwords import hash_password, password_problems
+from ..domain import DomainError, one_line
+from ..email_addresses import EmailNotValidError, normalise_email, validated_email
 from ..extensions import db
 from ..models import Role, Team, User
-from ..orgtree import OrgTree
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """An account change that is not allowed; ``str(error)`` is the sentence to show.
 
     ``field`` is the name of the form field the sentence belongs beside (None: the whole form).
     """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class EmailTaken(AccountError):
@@ -52,7 +48,7 @@ def checked_email(email: str, user: User | None = None) -> str:
         return email
     _refuse_taken(email, user)
     try:
-        email = validate_email(email, check_deliverability=False).normalized.lower()
+        email = validated_email(email)
     except EmailNotValidError as error:
         raise AccountError(
             f"Enter an e-mail address in the right format, like name@example.org. {error}",
@@ -69,7 +65,7 @@ def _refuse_taken(email: str, user: User | None) -> None:
 
 
 def _checked_name(name: str) -> str:
-    name = " ".join(name.replace("\x00", "").split())  # PostgreSQL cannot store NUL
+    name = one_line(name)
     if not name:
         raise AccountError("Enter the person's full name.", "name")
     return name
@@ -191,23 +187,6 @@ def teams_by_id(ids: Iterable[int]) -> list[Team]:
     if not ids:
         return []
     return list(db.session.scalars(select(Team).where(Team.id.in_(ids))))
-
-
-def team_choices(tree: OrgTree, keep: Iterable[int] = ()) -> list[tuple[int, str]]:
-    """Return (id, path) of the teams a leader can be given, in tree order.
-
-    Archived teams are left out, except those in ``keep`` (the user's current teams, so that
-    saving the form does not silently drop them), which are marked "(archived)".
-    """
-    keep = set(keep)
-    choices = []
-    for team_id in tree.walk():
-        archived = tree.nodes[team_id].archived
-        if archived and team_id not in keep:
-            continue
-        label = tree.path(team_id) + (" (archived)" if archived else "")
-        choices.append((team_id, label))
-    return choices
 
 
 def users_page(page: int, per_page: int):

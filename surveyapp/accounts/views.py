@@ -11,10 +11,11 @@ from wtforms import SelectChoice
 
 from ..access import hr_required
 from ..auth.forms import SetPasswordForm
-from ..auth.operations import team_tree
 from ..clock import organisation_zone
 from ..database import page_number
+from ..directory.queries import load_tree, team_choices
 from ..extensions import db
+from ..forms import show_error
 from ..models import Role, User
 from ..orgtree import OrgTree
 from .forms import NewUserForm, UserForm
@@ -24,7 +25,6 @@ from .operations import (
     deactivate_user,
     reactivate_user,
     set_user_password,
-    team_choices,
     teams_by_id,
     update_user,
     users_page,
@@ -52,15 +52,12 @@ def _team_paths(user: User, tree: OrgTree) -> list[str]:
 
 
 def _team_options(tree: OrgTree, keep=()) -> list[SelectChoice]:
-    return [SelectChoice(team_id, path) for team_id, path in team_choices(tree, keep)]
-
-
-def _attach(form, error: AccountError) -> list[tuple[str | None, str]]:
-    """Put ``error`` beside its field; return it as a page-level problem if it has none."""
-    if error.field and error.field in form:
-        form[error.field].errors.append(str(error))
-        return []
-    return [(None, str(error))]
+    """The teams a leader can be given; archived ones (only those in ``keep``, the user's
+    current teams) are marked, so that HR sees why they are there."""
+    return [
+        SelectChoice(team_id, path + (" (archived)" if tree.nodes[team_id].archived else ""))
+        for team_id, path in team_choices(tree, keep=keep)
+    ]
 
 
 @bp.get("/users")
@@ -69,7 +66,7 @@ def users():
     """List every staff account, active ones first, a page at a time."""
     page = users_page(page_number(),
                       int(current_app.config["PEOPLE_PER_PAGE"]))
-    tree = team_tree()
+    tree = load_tree()
     rows = [
         UserRow(user, Role.LABELS[user.role], _team_paths(user, tree), _when(user.last_login_at))
         for user in page.items
@@ -82,7 +79,7 @@ def users():
 def new_user():
     """Add a leader (with the teams they lead) or an HR admin, with a first password."""
     form = NewUserForm()
-    tree = team_tree()
+    tree = load_tree()
     form.teams.choices = _team_options(tree)
     problems: list[tuple[str | None, str]] = []
     if form.validate_on_submit():
@@ -93,7 +90,7 @@ def new_user():
             )
         except AccountError as error:
             db.session.rollback()
-            problems = _attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Account created for {user.name}. Give them their password in person or "
@@ -110,7 +107,7 @@ def edit_user(user_id: int):
     """Change a user's name, e-mail, role and teams; links to their password and status."""
     user = db.get_or_404(User, user_id)
     form = UserForm()
-    tree = team_tree()
+    tree = load_tree()
     form.teams.choices = _team_options(tree, keep=[team.id for team in user.teams])
     if request.method == "GET":
         form.name.data, form.email.data, form.role.data = user.name, user.email, user.role
@@ -124,7 +121,7 @@ def edit_user(user_id: int):
             )
         except AccountError as error:
             db.session.rollback()
-            problems = _attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Changes to {user.name}'s account saved.", "success")

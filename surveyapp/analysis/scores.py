@@ -48,10 +48,6 @@ from ..instrument import Instrument
 from .stats import Estimate, estimate_from_standard_error, estimate_from_sums
 from .tally import POINTS, Tally, tally
 
-FAVOURABLE = frozenset({4, 5})
-NEUTRAL = frozenset({3})
-UNFAVOURABLE = frozenset({1, 2})
-
 Answers = Mapping[str, int]
 
 
@@ -64,9 +60,6 @@ class Distribution:
     @property
     def total(self) -> int:
         return sum(self.counts)
-
-    def share(self, values: frozenset[int]) -> float:
-        return sum(self.counts[v - 1] for v in values) / self.total if self.total else 0.0
 
     # The three shares written out: a heatmap of thousands of teams asks for each of them.
     @property

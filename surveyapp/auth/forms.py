@@ -9,9 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..models import User
-
-EMAIL_MAX = User.__table__.c.email.type.length
+from ..email_addresses import MAX_EMAIL
 
 
 def new_password_field(label: str = "New password",
@@ -29,7 +27,7 @@ def confirm_field() -> PasswordField:
 class LoginForm(FlaskForm):
     email = EmailField("E-mail address", validators=[
         DataRequired("Enter your e-mail address."),
-        Length(max=EMAIL_MAX, message=f"An e-mail address has {EMAIL_MAX} characters or fewer."),
+        Length(max=MAX_EMAIL, message=f"An e-mail address has {MAX_EMAIL} characters or fewer."),
     ])
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 

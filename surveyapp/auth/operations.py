@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from ..domain import DomainError
+from ..email_addresses import normalise_email
 from ..extensions import db
-from ..models import LoginFailure, Team, User
-from ..orgtree import OrgTree
+from ..models import LoginFailure, User
 from .passwords import (
     burn_verification_time,
     hash_password,
@@ -36,8 +37,9 @@ CLIENT_KEY = "client:"
 UNKNOWN_CLIENT = "unknown"
 
 
-class SignInError(Exception):
-    """Signing in did not work; ``str(error)`` is the sentence to show."""
+class SignInError(DomainError):
+    """Signing in did not work; ``str(error)`` is the sentence to show, for the whole form
+    (``field`` is None: which field was wrong is deliberately never said)."""
 
 
 class InvalidCredentials(SignInError):
@@ -77,12 +79,6 @@ class PasswordRejected(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(" ".join(problems))
         self.problems = problems
-
-
-def normalise_email(email: str) -> str:
-    """Return ``email`` as accounts store it: trimmed and lower-cased, without NUL characters
-    (which PostgreSQL cannot compare or store)."""
-    return email.replace("\x00", "").strip().lower()
 
 
 def _now(now: datetime | None) -> datetime:
@@ -219,10 +215,3 @@ def load_user(session_id: str) -> User | None:
         return None
     return user
 
-
-def team_tree() -> OrgTree:
-    """Return the organisation tree, archived teams included, for naming teams by their path."""
-    rows = db.session.execute(
-        select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
-    )
-    return OrgTree.build((id_, parent_id, name, bool(archived)) for id_, parent_id, name, archived in rows)

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from ..directory.queries import load_tree
 from ..extensions import db
 from ..models import Role
 from . import operations
@@ -19,7 +20,6 @@ from .operations import (
     Throttled,
     WrongPassword,
     authenticate,
-    team_tree,
 )
 
 bp = Blueprint("auth", __name__)
@@ -135,7 +135,7 @@ def change_password():
             return redirect(url_for(".change_password"))
     teams = []
     if user.role == Role.LEADER and user.teams:
-        tree = team_tree()
+        tree = load_tree()
         teams = sorted(tree.path(team.id) for team in user.teams)
     return render_template(
         "auth/account.html", form=form, problems=problems, has_errors=bool(problems),

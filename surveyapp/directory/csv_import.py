@@ -19,8 +19,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-
+from ..email_addresses import MAX_EMAIL, EmailNotValidError, validated_email
 from ..orgtree import PATH_SEPARATOR, split_path
 
 REQUIRED_COLUMNS = ("email", "name", "team")
@@ -34,8 +33,7 @@ COLUMN_ALIASES = {
     "role_level": {"rolelevel", "level"},
     "tenure_band": {"tenureband", "tenure"},
 }
-#: Longest values the database takes (see models.Person and models.Team).
-MAX_EMAIL = 254
+#: Longest values the database takes (see models.Person and models.Team; MAX_EMAIL: e-mails).
 MAX_NAME = 200
 MAX_TEAM_NAME = 120
 MAX_TEAM_PATH = 1000
@@ -260,7 +258,7 @@ def check_email(raw: str, line: int, seen: dict[str, int], found: list[str]) -> 
         found.append(f"The e-mail is longer than {MAX_EMAIL} characters.")
         return ""
     try:
-        email = normalise_email(raw)
+        email = validated_email(raw, allow_test_domain=True)
     except EmailNotValidError as error:
         found.append(f'"{raw}" is not a valid e-mail address. {error}')
         return ""
@@ -271,41 +269,3 @@ def check_email(raw: str, line: int, seen: dict[str, int], found: list[str]) -> 
         seen[email] = line
     return email
 
-
-def normalise_email(raw: str) -> str:
-    """Return the address as stored: validated (email_validator, no DNS), then lower-cased.
-
-    The reserved ``.test`` domain is accepted (test and demo set-ups use it); the other
-    special-use names (``.invalid``, ``.local``, ``localhost`` ...) are not. Plain ASCII
-    addresses take a fast path that accepts only what email_validator accepts, because
-    email_validator costs tens of microseconds an address and files have 100,000 lines.
-
-    :raise EmailNotValidError: with a sentence saying what is wrong.
-    """
-    raw = raw.strip()
-    fast = simple_email(raw)
-    if fast is not None:
-        return fast
-    return validate_email(raw, check_deliverability=False, test_environment=True).normalized.lower()
-
-
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-SIMPLE_EMAIL = re.compile(rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>(?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
-#: Special-use domains email_validator refuses (``test`` is allowed, see ``normalise_email``).
-#: They are all single labels, so looking at the last label of a dotted domain is enough.
-REFUSED_DOMAINS = frozenset(name for name in SPECIAL_USE_DOMAIN_NAMES if name != "test")
-
-
-def simple_email(raw: str) -> str | None:
-    """Return ``raw`` lower-cased when it is a plain ASCII address that is certainly valid;
-    None when it needs the full check."""
-    match = SIMPLE_EMAIL.fullmatch(raw)
-    if match is None or len(raw) > MAX_EMAIL or len(match["local"]) > 64:
-        return None
-    domain = match["domain"].lower()
-    if "--" in domain or len(domain) > 253:
-        return None
-    if domain.rpartition(".")[2] in REFUSED_DOMAINS:
-        return None
-    return raw.lower()

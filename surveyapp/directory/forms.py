@@ -10,7 +10,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from .csv_import import MAX_ATTRIBUTE, MAX_EMAIL, MAX_NAME, MAX_TEAM_NAME
+from ..email_addresses import MAX_EMAIL
+from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME
 
 #: The value of "no parent" in the parent select.
 TOP_LEVEL = 0

@@ -7,27 +7,24 @@ The CSV import has its own module (``importing``) built on the same rules.
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError
 from sqlalchemy import func, select
 
+from ..domain import DomainError, one_line, without_nul
+from ..email_addresses import EmailNotValidError, validated_email
 from ..extensions import db
 from ..models import Person, Team, utcnow
 from ..orgtree import PATH_SEPARATOR
-from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME, MAX_TEAM_PATH, normalise_email
+from .csv_import import MAX_ATTRIBUTE, MAX_NAME, MAX_TEAM_NAME, MAX_TEAM_PATH
 from .queries import load_tree
 
 ATTRIBUTE_LABELS = {"location": "location", "role_level": "role level", "tenure_band": "tenure band"}
 
 
-class DirectoryError(Exception):
+class DirectoryError(DomainError):
     """A change to teams or people is not allowed; the message says why and what to do.
 
     ``field`` names the form field at fault (``"name"``, ``"parent_id"``), or None.
     """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # --- Teams ------------------------------------------------------------------------------------
@@ -35,7 +32,7 @@ class DirectoryError(Exception):
 
 def clean_team_name(name: str) -> str:
     """Return ``name`` trimmed. :raise DirectoryError: blank, too long, or holding "/"."""
-    name = " ".join((name or "").replace("\x00", "").split())
+    name = one_line(name)
     if not name:
         raise DirectoryError("Enter a name for the team.", "name")
     if len(name) > MAX_TEAM_NAME:
@@ -194,7 +191,7 @@ def clean_email(email: str) -> str:
     if not email:
         raise DirectoryError("Enter an e-mail address.", "email")
     try:
-        return normalise_email(email)
+        return validated_email(email, allow_test_domain=True)
     except EmailNotValidError as error:
         raise DirectoryError(f"Enter a valid e-mail address. {error}", "email") from error
 
@@ -202,7 +199,7 @@ def clean_email(email: str) -> str:
 def _clean_person(email: str, name: str, team: Team | None, attributes: dict[str, str | None],
                   person: Person | None = None) -> tuple[str, str, dict[str, str | None]]:
     email = clean_email(email)
-    name = " ".join((name or "").replace("\x00", "").split())
+    name = one_line(name)
     if not name:
         raise DirectoryError("Enter the person's name.", "name")
     if len(name) > MAX_NAME:
@@ -215,7 +212,7 @@ def _clean_person(email: str, name: str, team: Team | None, attributes: dict[str
         )
     cleaned = {}
     for key, label in ATTRIBUTE_LABELS.items():
-        value = (attributes.get(key) or "").replace("\x00", "").strip() or None
+        value = without_nul(attributes.get(key)).strip() or None
         if value is not None and len(value) > MAX_ATTRIBUTE:
             raise DirectoryError(f"The {label} must be {MAX_ATTRIBUTE} characters or fewer.", key)
         cleaned[key] = value

@@ -7,11 +7,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from ..access import hr_required
 from ..database import page_number
 from ..extensions import db
+from ..forms import show_error
 from ..models import Person, Team
 from .forms import ActionForm, PersonForm
 from .operations import DirectoryError, add_person, archive_person, unarchive_person, update_person
 from .queries import load_tree, people_query, team_choices
-from .views import attach, bp
+from .views import bp
 
 
 @bp.get("/people")
@@ -40,7 +41,7 @@ def people():
 def _team_options(form: PersonForm, person: Person | None = None) -> None:
     tree = load_tree()
     form.team_id.choices = [(0, "Choose a team")] + team_choices(
-        tree, keep=person.team_id if person else None)
+        tree, keep=[person.team_id] if person else [])
 
 
 def _save(form: PersonForm, person: Person | None) -> Person:
@@ -67,7 +68,7 @@ def new_person():
             person = _save(form, None)
         except DirectoryError as error:
             db.session.rollback()
-            problems = attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"{person.name} added.", "success")
@@ -91,7 +92,7 @@ def person(person_id: int):
             _save(form, person)
         except DirectoryError as error:
             db.session.rollback()
-            problems = attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Changes to {person.name} saved.", "success")

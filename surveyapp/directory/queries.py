@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, or_, select
 
+from ..domain import without_nul
 from ..extensions import db
 from ..models import Person, Team, User, leadership
 from ..orgtree import OrgTree
 
 
 def load_tree() -> OrgTree:
-    """Every team, archived ones included, as an ``OrgTree``."""
+    """Return every team, archived ones included (``Node.archived``), as an ``OrgTree``: the one
+    way pages, operations and commands read the tree (paths, subtrees, who sees what)."""
     rows = db.session.execute(
         select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
-    ).all()
-    return OrgTree.build(tuple(row) for row in rows)
+    )
+    # bool(): a driver may hand back the comparison as 0/1; Node.archived is a bool.
+    return OrgTree.build((id_, parent, name, bool(archived)) for id_, parent, name, archived in rows)
 
 
 def people_counts() -> dict[int, int]:
@@ -86,11 +89,16 @@ def top_teams(tree: OrgTree, team_ids: Iterable[int]) -> list[int]:
 
 
 def team_choices(tree: OrgTree, *, active_only: bool = True,
-                 keep: int | None = None) -> list[tuple[int, str]]:
-    """(id, path) of the teams in tree order, for a select; ``keep`` stays even if archived."""
+                 keep: Iterable[int | None] = ()) -> list[tuple[int, str]]:
+    """Return (id, path) of the teams in tree order, for a select.
+
+    With ``active_only``, archived teams are left out except those in ``keep``: a form's current
+    choices, so that saving the form does not silently drop them.
+    """
+    keep = set(keep)
     return [
         (team_id, tree.path(team_id)) for team_id in tree.walk()
-        if not (active_only and tree.nodes[team_id].archived) or team_id == keep
+        if not (active_only and tree.nodes[team_id].archived) or team_id in keep
     ]
 
 
@@ -99,7 +107,7 @@ def people_query(tree: OrgTree, *, search: str = "", team_id: int | None = None,
     """People matching ``search`` (in name or e-mail, any letter case) in ``team_id`` or any team
     below it, ordered by name then e-mail."""
     query = select(Person)
-    search = search.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a string
+    search = without_nul(search).strip()
     if search:
         query = query.where(or_(
             Person.name.icontains(search, autoescape=True),

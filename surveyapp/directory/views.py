@@ -11,20 +11,13 @@ from sqlalchemy import func, select
 
 from ..access import hr_required
 from ..extensions import db
+from ..forms import show_error
 from ..models import Person, Team
 from .forms import TOP_LEVEL, ActionForm, TeamForm
 from .operations import DirectoryError, archive_team, create_team, unarchive_team, update_team
 from .queries import leaders_by_team, load_tree, people_counts, team_choices, top_teams, tree_items
 
 bp = Blueprint("directory", __name__)
-
-
-def attach(form, error: DirectoryError) -> list[tuple[str | None, str]]:
-    """Put ``error`` beside its field; return it as a page-level problem when it has none."""
-    if error.field and error.field in form:
-        form[error.field].errors.append(str(error))
-        return []
-    return [(None, str(error))]
 
 
 @bp.get("/teams")
@@ -41,7 +34,7 @@ def teams():
 def _parent_choices(form: TeamForm, tree, team: Team | None = None) -> None:
     """Top level, then every active team outside ``team`` (its current parent always)."""
     inside = set(tree.subtree(team.id)) if team else set()
-    keep = team.parent_id if team else None
+    keep = [team.parent_id] if team else []
     form.parent_id.choices = [(TOP_LEVEL, "Nothing: a top-level team")] + [
         (team_id, path) for team_id, path in team_choices(tree, keep=keep)
         if team_id not in inside
@@ -64,7 +57,7 @@ def new_team():
             team = create_team(form.name.data, parent)
         except DirectoryError as error:
             db.session.rollback()
-            problems = attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Team {team.name} added.", "success")
@@ -106,7 +99,7 @@ def edit_team(team_id: int):
             update_team(team, name=form.name.data, parent=parent)
         except DirectoryError as error:
             db.session.rollback()
-            problems = attach(form, error)
+            problems = show_error(form, error)
         else:
             db.session.commit()
             flash(f"Team {team.name} saved.", "success")

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ..domain import DomainError, one_line
+
 DEFAULT_FILE = Path(__file__).with_name("service-capabilities-v1.toml")
 #: HR may add up to this many statements to each capability of a draft round.
 MAX_ADDED_PER_CAPABILITY = 3
@@ -19,8 +21,11 @@ STATEMENT_MAX_LENGTH = 200
 COMMENT_MAX_LENGTH = 2000
 
 
-class InstrumentError(ValueError):
-    """The instrument is malformed, or an edit to it is not allowed."""
+class InstrumentError(DomainError, ValueError):
+    """The instrument is malformed, or an edit to it is not allowed; ``str(error)`` says why.
+
+    Still a ValueError, as it always was, for callers that catch malformed data as one.
+    """
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,6 @@ class Instrument:
             if any(s.key == statement_key for s in capability.statements):
                 return capability
         raise KeyError(statement_key)
-
-    def scale_label(self, value: int) -> str:
-        return next(p.label for p in self.scale if p.value == value)
 
     # --- editing a draft (each returns a new instrument) ---------------------------------------
 
@@ -205,7 +207,7 @@ def _points(scale) -> list:
 
 
 def _clean_statement(text: str) -> str:
-    text = " ".join(str(text).replace("\x00", "").split())  # PostgreSQL cannot store NUL
+    text = one_line(str(text))
     if len(text) < STATEMENT_MIN_LENGTH:
         raise InstrumentError(f"A statement needs at least {STATEMENT_MIN_LENGTH} characters.")
     if len(text) > STATEMENT_MAX_LENGTH:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from ..access import visible_team_ids
 from ..analysis.confidentiality import ORGANISATION
+from ..directory.queries import load_tree
 from ..extensions import db
 from ..models import Round, RoundStatus, RoundTeam
-from ..rounds.operations import load_tree
 
 
 @dataclass(frozen=True)

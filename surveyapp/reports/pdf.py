@@ -5,11 +5,12 @@ the dashboard's chart macros, so that page and PDF draw the same charts). Nothin
 while rendering, neither from the network nor from disk: the stylesheet comes from the templates
 and the only font is the system's DejaVu Sans, embedded in the PDF.
 
-Rendering is nearly all WeasyPrint's time, so three things keep it short (see
-docs/PERFORMANCE.md): the stylesheet is parsed once per process, not once per PDF; WeasyPrint's
-user-agent stylesheet leaves out the footnote and note pseudo-elements, which it would otherwise
-style for every element of the report; and no automatic garbage collection runs while a PDF is
-made (one collects its leftovers afterwards).
+Rendering is nearly all WeasyPrint's time, so four things keep it short (see
+docs/PERFORMANCE.md): the stylesheet is parsed once per process, not once per PDF; no automatic
+garbage collection runs while a PDF is made (one collects its leftovers afterwards); and two
+patches of WeasyPrint's and pydyf's internals, which live in surveyapp/thirdparty.py with the
+releases they apply to, leave out the footnote and note pseudo-elements that WeasyPrint would
+style for every element, and build pydyf's page references once per page.
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
-import pydyf
 from flask import current_app, render_template
 from markupsafe import Markup
-from weasyprint import CSS, HTML, Attachment
-from weasyprint.css.counters import CounterStyle
+from weasyprint import CSS, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from .. import thirdparty
 from ..analysis import scores
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED, RoundContext, TeamReport
@@ -53,25 +52,6 @@ _fonts = threading.local()
 _rendering = 0
 _collector_was_on = True
 _collection_lock = threading.Lock()
-
-
-def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
-    """pydyf's ``PDF.page_references``, rebuilt only when a page has been added.
-
-    pydyf (0.13) builds the tuple of every page's reference each time it is read, and WeasyPrint
-    reads it for every element it tags: quadratic in pages, a minute of a 1,000-page report
-    (the whole organisation's, with every improvement idea).
-    """
-    kids = pdf.pages["Kids"]
-    cached = pdf.__dict__.get("_surveyapp_page_references")
-    if cached is None or cached[0] != len(kids):
-        cached = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
-        pdf.__dict__["_surveyapp_page_references"] = cached
-    return cached[1]
-
-
-if isinstance(getattr(pydyf.PDF, "page_references", None), property):
-    pydyf.PDF.page_references = property(_page_references)
 
 
 @dataclass(frozen=True)
@@ -125,7 +105,10 @@ def render_pdf(report: TeamReport, aggregates: str | None = None,
 def write_pdf(html: str, attachments: list[Attachment]) -> bytes:
     """WeasyPrint's part of ``render_pdf``. A function of its own, so that nothing refers to
     the laid-out document any more when ``collections_deferred`` collects it."""
-    document = ReportHTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).render(
+    thirdparty.cache_page_references()
+    document = thirdparty.report_html(
+        string=html, url_fetcher=URLFetcher(allowed_protocols=()),
+    ).render(
         pdf_variant=PDF_VARIANT, font_config=font_config(), stylesheets=[stylesheet(report_css())],
     )
     return document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
@@ -142,29 +125,6 @@ def stylesheet(text: str) -> CSS:
     """``text`` parsed once per process (the matcher WeasyPrint builds for it is read-only
     while rendering, so threads share it). Keyed by the text, so an edited template is used."""
     return CSS(string=text)
-
-
-@lru_cache(maxsize=1)
-def user_agent_stylesheet() -> CSS:
-    """WeasyPrint's user-agent stylesheet (html5_ua.css) without its rules for ``::marker``,
-    ``::footnote-call``, ``::footnote-marker``, ``::note-call``, ``::note-marker`` and
-    ``::note-callback`` on every element; ``::marker`` stays for list items.
-
-    Those rules give each of the report's thousand elements six pseudo-elements whose styles
-    WeasyPrint computes, and never shares: about a tenth of a report's rendering, for
-    pseudo-elements that the report (no footnotes, lists without markers) never shows.
-    """
-    text = resources.files("weasyprint.css").joinpath("html5_ua.css").read_text("utf-8")
-    text = re.sub(r"^::marker ", "li::marker ", text, flags=re.MULTILINE)
-    text = re.sub(r"^::(footnote|note)-[a-z]+ \{[^}]*\}$", "", text, flags=re.MULTILINE)
-    return CSS(string=text, counter_style=CounterStyle())  # its counter styles: WeasyPrint's own
-
-
-class ReportHTML(HTML):
-    """A report's HTML, styled with ``user_agent_stylesheet()`` instead of WeasyPrint's own."""
-
-    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
-        return [user_agent_stylesheet()]
 
 
 @contextmanager

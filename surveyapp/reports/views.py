@@ -1,4 +1,8 @@
-"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round."""
+"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round.
+
+``slug`` is imported here for reports/cli.py, which takes it from this module; its home is
+surveyapp/downloads.py.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,18 @@ from flask_login import current_user, login_required
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED
 from ..clock import today
+from ..downloads import content_disposition, slug
 from ..extensions import db
 from ..rounds.link_exports import notice_text, recorded_exports
 from ..rounds.operations import close_due_rounds
 from .access import reportable_rounds, require_report, visible_groups
-from .charts import heat_colour, heat_text_colour
 from .export import csv_rows, to_csv
-from .pdf import pdf_inputs, render_pdf
+from .pdf import heat_rules, pdf_inputs, render_pdf
 from .queries import load_context, team_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+#: A download's file name when the round's and the team's names hold no letter or digit.
+REPORT = "report"
 
 
 @bp.after_request
@@ -63,13 +69,9 @@ def dashboard(round_id: int, team_id: int):
 
 @bp.get("/heat.css")
 def heat_css():
-    """Heatmap cell colours for means 1.0 to 5.0 in steps of 0.1 (no data: cacheable)."""
-    rules = [
-        f".heat-{tenths} {{ background: {heat_colour(tenths / 10)}; "
-        f"color: {heat_text_colour(tenths / 10)}; }}"
-        for tenths in range(10, 51)
-    ]
-    response = current_app.response_class("\n".join(rules) + "\n", mimetype="text/css")
+    """Heatmap cell colours for means 1.0 to 5.0 in steps of 0.1 (no data: cacheable): the
+    rules the PDF's stylesheet carries too, so that page and PDF colour a mean alike."""
+    response = current_app.response_class(f"{heat_rules()}\n", mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
@@ -83,10 +85,8 @@ def csv(round_id: int, team_id: int):
     ctx = load_context(target.round)
     rows = csv_rows(ctx, team_id, ctx.tallies, organisation,
                     notice=notice_text(recorded_exports(round_id)))
-    name = f"{target.round.name}-{ctx.name(team_id, organisation)}".replace(" ", "-")
-    response = current_app.response_class("\ufeff" + to_csv(rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.csv"'
-    return response
+    name = f"{target.round.name}-{ctx.name(team_id, organisation)}"
+    return _download("\ufeff" + to_csv(rows), "text/csv", f"{slug(name, REPORT)}.csv")
 
 
 @bp.get("/<int:round_id>/<int:team_id>/report.pdf")
@@ -97,13 +97,12 @@ def pdf(round_id: int, team_id: int):
     organisation = current_app.config["ORGANISATION_NAME"]
     inputs = pdf_inputs(target.round, team_id, organisation)
     pdf_bytes = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
-    response = current_app.response_class(pdf_bytes, mimetype="application/pdf")
     name = f"{inputs.report.info.name}-{inputs.report.name}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug(name)}.pdf"'
+    return _download(pdf_bytes, "application/pdf", f"{slug(name, REPORT)}.pdf")
+
+
+def _download(body: str | bytes, mimetype: str, filename: str):
+    """Return ``body`` as a file the browser saves as ``filename`` (any script)."""
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
-
-
-def slug(text: str) -> str:
-    """A file-name-safe version of ``text`` (letters, digits and dashes)."""
-    cleaned = "".join(c if c.isalnum() else "-" for c in text)
-    return "-".join(part for part in cleaned.split("-") if part)[:100] or "report"

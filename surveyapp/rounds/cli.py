@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..clock import today
+from ..directory.queries import load_tree
 from ..extensions import db
 from ..models import Round, RoundStatus, Team
 from ..orgtree import PATH_SEPARATOR, split_path
@@ -31,7 +32,6 @@ from .operations import (
     create_round,
     groups_below_minimum,
     launch_round,
-    load_tree,
 )
 from .progress import RoundCount, round_counts, round_progress
 

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..domain import without_nul
 from ..instrument import MAX_ADDED_PER_CAPABILITY, STATEMENT_MAX_LENGTH, Instrument
 from .operations import DEFAULT_MIN_GROUP
 
@@ -33,16 +34,11 @@ def group_size_field(label: str, name: str) -> IntegerField:
     )
 
 
-def without_nul(text: str | None) -> str | None:
-    """Drop NUL characters, which PostgreSQL cannot store (no keyboard types one)."""
-    return text.replace("\x00", "") if text else text
-
-
 class RoundForm(FlaskForm):
     """A draft round's settings. ``teams.choices`` is set by the view (the non-archived teams)."""
 
     name = StringField(
-        "Name of the round", filters=[without_nul],
+        "Name of the round", filters=[without_nul],  # no keyboard types NUL; PostgreSQL refuses it
         validators=[InputRequired("Enter a name for the round."),
                     Length(max=120, message="Enter a name of 120 characters or fewer.")],
     )
@@ -59,10 +55,6 @@ class RoundForm(FlaskForm):
 
 class ExtendForm(FlaskForm):
     closes_on = day_field("New closing date", "new closing date")
-
-
-class ConfirmForm(FlaskForm):
-    """A button that confirms an action (launch, close, delete): only the CSRF token."""
 
 
 class RemindForm(FlaskForm):

@@ -13,6 +13,9 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import select
 
+# Re-imported, not defined here: rounds/views.py imports load_tree from this module.
+from ..directory.queries import load_tree
+from ..domain import DomainError
 from ..extensions import db
 from ..instrument import Instrument, InstrumentError, load_default
 from ..models import Invitation, Person, Round, RoundStatus, RoundTeam, Team, utcnow
@@ -21,28 +24,17 @@ from ..survey.release import ReleaseError, release_responses
 from .tallies import store_tallies, tally_released
 from .tokens import hash_token, new_nonce, token_for
 
-#: Reporting thresholds may never go below this (PRODUCT.md).
+#: Reporting thresholds may never go below this (docs/PRODUCT.md, "Minimum group size").
 ABSOLUTE_MIN_GROUP = 3
 DEFAULT_MIN_GROUP = 5
 
 
-class RoundError(Exception):
+class RoundError(DomainError):
     """A round cannot be created or changed that way; the message says why, for HR.
 
     ``field`` names the setting at fault (``"closes_on"``), so a form can show the message
     beside it; None when no single setting is.
     """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-def load_tree() -> OrgTree:
-    rows = db.session.execute(
-        select(Team.id, Team.parent_id, Team.name, Team.archived_at.is_not(None))
-    ).all()
-    return OrgTree.build(tuple(row) for row in rows)
 
 
 def _check_settings(*, name: str, teams: list[Team], opens_on: date, closes_on: date,

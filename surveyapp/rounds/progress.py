@@ -2,7 +2,7 @@
 
 Read-only queries returning plain values for HR's round pages and the ``round`` commands.
 
-Participation follows the same minimum as the results (PRODUCT.md): who has or has not taken
+Participation follows the same minimum as the results (docs/PRODUCT.md): who has or has not taken
 part in a small group is shown to no one, HR included. A count of people who have submitted,
 and every figure it can be worked out from (a response rate, "N not submitted yet" beside the
 number invited, how many a reminder would reach), is shown only for a group where at least the

@@ -37,11 +37,6 @@ def steps_of(instrument: Instrument) -> list[Step]:
     return steps
 
 
-def step_of_statement(instrument: Instrument, statement_key: str) -> int:
-    capability = instrument.capability_of(statement_key)
-    return [c.key for c in instrument.capabilities].index(capability.key) + 1
-
-
 @dataclass(frozen=True)
 class Missing:
     step: int

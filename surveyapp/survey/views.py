@@ -15,19 +15,17 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    g,
     get_template_attribute,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 
 from ..access import hr_required
 from ..clock import today
-from ..extensions import csrf, db
+from ..extensions import csrf, db, login_manager
 from ..instrument import COMMENT_MAX_LENGTH, Instrument, ScalePoint, Statement
 from ..models import Round
 from .answers import BadAnswers, Survey, parse_answers
@@ -48,12 +46,15 @@ def private_headers(response):
     return response
 
 
-@bp.before_request
-def no_signed_in_user():
-    # A link's pages are the same for anyone who holds it, signed in or not: loading the user
-    # would read the session (and vary the response by its cookie) for nothing.
+@bp.context_processor
+def nobody_signed_in() -> dict:
+    """On a link's pages, templates see an anonymous ``current_user``, and the signed-in user
+    is never loaded: the pages are the same for anyone who holds the link, so loading the user
+    would read the session and the database for nothing. (The code of these pages does not
+    read ``current_user`` either; HR's preview, which has no link, does.)"""
     if request.view_args and "token" in request.view_args:
-        g._login_user = AnonymousUserMixin()  # Flask-Login's record of the request's user
+        return {"current_user": login_manager.anonymous_user()}
+    return {}
 
 
 @bp.app_template_global()

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from surveyapp.analysis.attributes import shared_attributes
 
+from ..profiles import examples
+
 
 def classes(rows) -> Counter:
     return Counter(rows)
@@ -47,7 +49,7 @@ def test_rare_values_merge_into_one_neutral_class_when_that_is_enough():
 attribute = st.sampled_from(["a", "b", "c", None])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(people=st.lists(st.tuples(attribute, attribute, attribute), max_size=40),
        minimum=st.integers(3, 8))
 def test_every_stored_combination_is_shared_by_at_least_the_minimum(people, minimum):

@@ -26,6 +26,7 @@ from surveyapp.analysis.report import (
 from surveyapp.analysis.scores import score_group, score_tally
 from surveyapp.analysis.tally import tally
 
+from ..profiles import examples
 from .test_tally import INSTRUMENT, KEYS, answers
 
 
@@ -42,7 +43,7 @@ def shuffled(responses: list[dict[str, int]], rng: random.Random) -> list[dict[s
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.lists(answers, max_size=25), st.randoms(use_true_random=False))
 def test_a_groups_scores_depend_only_on_its_answer_counts(responses, rng):
     other = shuffled(responses, rng)
@@ -80,7 +81,7 @@ def rows_of(by_team: dict[int, list[dict[str, int]]]) -> list[ResponseRow]:
 rounds = st.fixed_dictionaries({team: st.lists(answers, max_size=8) for team in TEAMS})
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(rounds, rounds, st.randoms(use_true_random=False))
 def test_every_figure_and_change_of_a_report_depends_only_on_the_teams_answer_counts(
         before, now, rng):

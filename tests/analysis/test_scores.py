@@ -8,6 +8,8 @@ from surveyapp.analysis.scores import distribution, score_group
 from surveyapp.analysis.stats import estimate, t_quantile
 from surveyapp.instrument import Capability, Instrument, ScalePoint, Statement
 
+from ..profiles import examples
+
 SCALE = tuple(ScalePoint(v, str(v)) for v in range(1, 6))
 
 
@@ -111,7 +113,7 @@ def test_a_group_with_no_answers_has_no_means():
 complete = st.lists(st.tuples(*[st.integers(1, 5)] * 4), min_size=2, max_size=30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(complete)
 def test_with_every_statement_answered_the_bound_is_never_below_the_per_person_standard_error(
         rows):

@@ -21,6 +21,8 @@ from surveyapp.analysis.confidentiality import (
     decide_visibility,
 )
 
+from ..profiles import examples
+
 
 def reference_visibility(nodes: Iterable[GroupNode], minimum: int,
                       within: Collection[int] | None = None) -> Visibility:
@@ -104,7 +106,7 @@ def trees(draw):
     return nodes
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500))
 @given(trees(), st.integers(3, 8), st.booleans(), st.integers(0, 2**32))
 def test_the_same_groups_are_shown_as_by_the_plain_rules(nodes, minimum, limited, seed):
     rng = random.Random(seed)
@@ -115,7 +117,7 @@ def test_the_same_groups_are_shown_as_by_the_plain_rules(nodes, minimum, limited
     assert fast.totals == plain.totals
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(trees(), st.integers(0, 2**32))
 def test_rule_3_shows_the_same_figures_as_the_plain_rules_per_statement(nodes, seed):
     rng = random.Random(seed)

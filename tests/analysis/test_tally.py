@@ -14,6 +14,8 @@ from surveyapp.analysis.stats import Estimate, estimate, estimate_from_sums, t_c
 from surveyapp.analysis.tally import Tally, layout_of, tally, total
 from surveyapp.instrument import Capability, Instrument, ScalePoint, Statement
 
+from ..profiles import examples
+
 INSTRUMENT = Instrument(
     id="t", version=1, title="t", scale=tuple(ScalePoint(v, str(v)) for v in range(1, 6)),
     questions=(),
@@ -77,7 +79,7 @@ def same(a, b):
     return all(close(getattr(a, f), getattr(b, f)) for f in fields)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(st.lists(answers, max_size=30))
 def test_a_heatmap_row_has_the_full_scores_without_statements(responses):
     sums = tally(INSTRUMENT, responses)
@@ -91,7 +93,7 @@ def test_a_heatmap_row_has_the_full_scores_without_statements(responses):
             want.key, want.estimate, want.distribution)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(answers, max_size=40), st.integers(0, 2**32))
 def test_sums_of_parts_score_like_the_answers_themselves(responses, seed):
     rng = random.Random(seed)

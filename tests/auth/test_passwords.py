@@ -1,7 +1,7 @@
 """Password hashing (argon2id at OWASP strength) and the password policy."""
 
 import pytest
-from argon2 import extract_parameters
+from argon2 import PasswordHasher, extract_parameters
 from argon2.low_level import Type
 
 from surveyapp.auth.passwords import (
@@ -62,10 +62,24 @@ def test_a_hash_made_with_weaker_parameters_needs_a_rehash(app):
         assert not needs_rehash(hash_password("tangerine harbour"))
 
 
-def test_burning_verification_time_accepts_any_password(app):
+def test_burning_verification_time_runs_a_real_verification_at_todays_parameters(app, monkeypatch):
+    # An unknown e-mail must take as long as a wrong password: one argon2 verification, of a
+    # hash made with the parameters real hashes are made with now, whatever is typed.
+    verified = []
+    real_verify = PasswordHasher.verify
+
+    def verify(hasher, password_hash, password):
+        verified.append((extract_parameters(password_hash).time_cost, password))
+        return real_verify(hasher, password_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
     with app.app_context():
+        time_cost = app.config["PASSWORD_HASH_TIME_COST"]
         burn_verification_time("")
+        app.config["PASSWORD_HASH_TIME_COST"] += 1
         burn_verification_time("not-a-real-password")
+
+    assert verified == [(time_cost, ""), (time_cost + 1, "not-a-real-password")]
 
 
 @pytest.mark.parametrize("password", ["short", "1234567"])

@@ -19,6 +19,9 @@ from surveyapp.models import LoginFailure
 
 from ..conftest import TEST_PASSWORD
 
+pytestmark = pytest.mark.both_databases
+
+
 CLIENT = "203.0.113.7"
 OTHER_CLIENT = "198.51.100.9"
 

@@ -1,9 +1,6 @@
 """Reading people files: encodings, separators, headers, and every kind of bad line."""
 
 import pytest
-from email_validator import validate_email
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from surveyapp.directory.csv_import import (
     EMPTY_FILE,
@@ -12,9 +9,7 @@ from surveyapp.directory.csv_import import (
     ImportRow,
     column_for,
     detect_delimiter,
-    normalise_email,
     parse_people_csv,
-    simple_email,
 )
 
 
@@ -219,26 +214,7 @@ def test_column_names_are_matched_loosely(name, column):
 
 
 def test_the_test_domain_is_accepted_but_other_reserved_domains_are_not():
-    assert normalise_email("Ana@Example.TEST") == "ana@example.test"
-    parsed = parse("email,name,team\nana@example.invalid,Ana,Sales\nbo@intranet.local,Bo,Sales\n")
-    assert [e.line for e in parsed.errors] == [2, 3]
-
-
-def test_internationalised_addresses_go_through_the_full_check():
-    assert simple_email("zoë@example.com") is None
-    assert normalise_email("Zoë@Example.com") == "zoë@example.com"
-
-
-ADDRESS_PARTS = st.sampled_from(
-    list("aZ09.-_+@!#'`{|}~") + ["--", ".test", ".local", ".com", "xn--", "@x.", ".invalid",
-                                 "localhost", "a" * 64, ".a1", " ", "ä"]
-)
-
-
-@settings(max_examples=3000, deadline=None)
-@given(st.lists(ADDRESS_PARTS, max_size=25).map("".join))
-def test_the_fast_path_accepts_only_what_email_validator_accepts_and_normalises_the_same(raw):
-    fast = simple_email(raw)
-    if fast is not None:
-        full = validate_email(raw, check_deliverability=False, test_environment=True)
-        assert full.normalized.lower() == fast
+    parsed = parse("email,name,team\nAna@Example.TEST,Ana,Sales\nbo@example.invalid,Bo,Sales\n"
+                   "cy@intranet.local,Cy,Sales\n")
+    assert [row.email for row in parsed.rows] == ["ana@example.test"]
+    assert [e.line for e in parsed.errors] == [3, 4]

@@ -8,6 +8,8 @@ from surveyapp.directory.importing import ImportRefused, apply_import, plan_impo
 from surveyapp.directory.queries import load_tree
 from surveyapp.models import Person, Team, utcnow
 
+pytestmark = pytest.mark.both_databases
+
 
 def plan_of(text: str):
     return plan_import(parse_people_csv(text.encode()))

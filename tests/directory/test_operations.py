@@ -18,6 +18,8 @@ from surveyapp.directory.operations import (
 from surveyapp.directory.queries import load_tree
 from surveyapp.models import Person, utcnow
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def org(make_team):

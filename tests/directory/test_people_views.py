@@ -9,6 +9,8 @@ from surveyapp.models import Person, utcnow
 
 from .helpers import text, visible
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def org(make_team):

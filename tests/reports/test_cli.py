@@ -116,6 +116,7 @@ def test_a_pdf_needs_an_output_file(runner, closed_round):
     assert "A PDF needs --output FILE." in result.output
 
 
+@pytest.mark.slow
 def test_all_teams_writes_only_pdfs(runner, closed_round, out):
     result = report(runner, closed_round.round_id, "--all-teams", "--format", "csv",
                     "--output", out)
@@ -133,6 +134,7 @@ def test_pdf_of_a_team_is_written_to_the_output_file(runner, closed_round, out):
     assert [p.name for p in out.iterdir()] == ["care.pdf"]  # no temporary file left
 
 
+@pytest.mark.slow
 def test_all_teams_writes_one_pdf_per_team_and_the_organisations(runner, closed_round, out):
     result = report(runner, closed_round.round_id, "--all-teams", "--output", out,
                     "--jobs", 2)

@@ -26,6 +26,9 @@ from surveyapp.reports.queries import NotClosed, build_context, load_context, pr
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.survey.operations import save_draft, submit_response
 
+pytestmark = pytest.mark.both_databases
+
+
 KEYS = load_default().statement_keys
 
 

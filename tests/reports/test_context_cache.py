@@ -11,6 +11,8 @@ from surveyapp.reports import queries
 from surveyapp.reports.queries import NotClosed, load_context
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_every_report_of_a_closed_round_shares_one_context(db, closed_round):
     round_ = db.session.get(Round, closed_round.round_id)

@@ -117,3 +117,14 @@ def test_aggregates_csv_makes_team_paths_that_start_a_formula_inert(client, hr, 
     teams = {row["team"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))}
     below = teams - {client.application.config["ORGANISATION_NAME"]}  # the organisation's rows
     assert below and all(team.startswith("'=") for team in below), teams
+
+
+def test_the_dashboard_and_the_pdf_colour_every_mean_alike(client, app):
+    from surveyapp.reports.pdf import report_css
+
+    rules = client.get("/reports/heat.css").get_data(as_text=True).strip().splitlines()
+    with app.app_context():
+        pdf_css = report_css()
+
+    assert [rule.split()[0] for rule in rules] == [f".heat-{t}" for t in range(10, 51)]
+    assert all(rule in pdf_css.splitlines() for rule in rules)

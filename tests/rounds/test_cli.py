@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from surveyapp.clock import today
@@ -170,6 +171,7 @@ def flask_cli(app, *args) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_real_command_line_keeps_the_contract(app, db, org):
     db.session.commit()
     created = flask_cli(app, "create", "--name", "Scripted", "--team", "SALES")

@@ -23,6 +23,9 @@ from surveyapp.instrument import load_default
 from surveyapp.models import LinkExport, Participation, Round, RoundStatus
 from surveyapp.rounds.operations import close_round
 
+pytestmark = pytest.mark.both_databases
+
+
 INSTRUMENT = load_default()
 
 
@@ -156,6 +159,7 @@ def padded(db, app, client, hr, org, make_round):
     return round_.id, notices, names
 
 
+@pytest.mark.slow
 def test_after_padding_every_report_of_the_round_shows_the_exports(
         db, client, runner, org, padded, tmp_path):
     round_id, notices, names = padded

@@ -15,6 +15,9 @@ from surveyapp.rounds.operations import (
 )
 from surveyapp.rounds.tokens import hash_token, token_for
 
+pytestmark = pytest.mark.both_databases
+
+
 TODAY = date(2026, 11, 23)
 
 

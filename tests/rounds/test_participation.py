@@ -12,6 +12,8 @@ from sqlalchemy import update
 
 from surveyapp.models import Invitation, Participation
 
+pytestmark = pytest.mark.both_databases
+
 
 def text(response) -> str:
     return response.get_data(as_text=True)

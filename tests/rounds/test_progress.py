@@ -1,5 +1,6 @@
 """Response rates per team: figures, and the confidentiality of small groups' participation."""
 
+import pytest
 from sqlalchemy import select, update
 
 from surveyapp.models import Invitation, Participation
@@ -10,6 +11,8 @@ from surveyapp.rounds.progress import (
     round_counts,
     round_progress,
 )
+
+pytestmark = pytest.mark.both_databases
 
 
 def submit(db, round_, people):

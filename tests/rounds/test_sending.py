@@ -5,6 +5,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from surveyapp.models import Invitation, Participation, Round
@@ -13,6 +14,8 @@ from surveyapp.rounds.link_exports import recorded_exports
 from surveyapp.rounds.tokens import hash_token
 
 from .conftest import link_in
+
+pytestmark = pytest.mark.both_databases
 
 
 def invitations(db, round_id):

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from surveyapp.clock import today
@@ -12,6 +13,9 @@ from surveyapp.rounds.tallies import compute_tallies, load_tallies, stored_talli
 from surveyapp.survey.operations import save_draft, submit_response
 
 from ..sealed import pending_responses
+
+pytestmark = pytest.mark.both_databases
+
 
 KEYS = load_default().statement_keys
 

@@ -35,6 +35,9 @@ from .conftest import FORGED_TOKEN, World, signed_in
 
 ANON, EMPLOYEE, LEADER_A, LEADER_B, HR = ACTORS = (
     "anonymous", "employee", "leader_a", "leader_b", "hr")
+pytestmark = pytest.mark.both_databases
+
+
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 

@@ -28,10 +28,14 @@ from surveyapp.models import Person, Team, utcnow
 from surveyapp.orgtree import split_path
 
 from ..directory.helpers import text, visible
+from ..profiles import examples
+
+pytestmark = pytest.mark.both_databases
+
 
 #: Examples per property and database: each is an upload, and a preview and apply when the
 #: file is good; enough to meet every kind of file below in a few seconds.
-EXAMPLES = 50
+EXAMPLES = examples(50)
 fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
@@ -382,7 +386,7 @@ def test_any_file_is_applied_exactly_as_previewed_or_changes_nothing(client, db,
         assert client.get(url).status_code == 200
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=examples(300), deadline=None, database=None)
 @given(data=st.one_of(st.binary(max_size=2000), people_files()))
 def test_reading_any_bytes_returns_rows_or_problems_and_never_raises(data):
     parsed = parse_people_csv(data)
@@ -406,6 +410,7 @@ def big_file(lines: int = BIG, *, bad_line: int | None = None) -> bytes:
     return ("\ufeff" + GOOD_HEADER + "\r\n".join(rows) + "\r\n").encode()
 
 
+@pytest.mark.slow
 def test_a_50000_line_file_is_previewed_and_applied_in_one_go_on_the_page(client, db, app, org):
     data = big_file()
     started = time.monotonic()
@@ -419,6 +424,7 @@ def test_a_50000_line_file_is_previewed_and_applied_in_one_go_on_the_page(client
     assert time.monotonic() - started < 120
 
 
+@pytest.mark.slow
 def test_a_50000_line_file_with_one_bad_line_near_the_end_writes_nothing(client, runner, db, app,
                                                                         tmp_path, org):
     data = big_file(bad_line=BIG)
@@ -431,6 +437,7 @@ def test_a_50000_line_file_with_one_bad_line_near_the_end_writes_nothing(client,
     assert directory(db) == before and stored_uploads(app) == []
 
 
+@pytest.mark.slow
 def test_a_50000_line_file_where_every_line_is_bad_lists_them_without_a_crash(client, db, app, org):
     data = big_file().replace(b",", b";").replace(b"email;name;team;location", b"email,name,team,location")
     before = directory(db)

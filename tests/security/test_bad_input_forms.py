@@ -27,10 +27,14 @@ from surveyapp.rounds.operations import create_round, launch_round
 from surveyapp.rounds.tokens import token_for
 
 from ..conftest import TEST_PASSWORD
+from ..profiles import examples
+
+pytestmark = pytest.mark.both_databases
+
 
 #: Examples per property and database: enough for the classic mistakes, quick enough to run
 #: on every test run (each example is a handful of requests).
-EXAMPLES = 50
+EXAMPLES = examples(50)
 fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
@@ -183,7 +187,7 @@ def test_any_new_round_is_saved_whole_or_refused_and_its_pages_open(
         db.session.rollback()
 
 
-@settings(fuzz, max_examples=15)
+@settings(fuzz, max_examples=examples(15))
 @given(opens_on=st.one_of(st.dates(), st.just(date.today())),
        closes_on=st.one_of(st.dates(min_value=date.today() + timedelta(days=1)),
                            st.just(date(9999, 12, 31))))

@@ -38,8 +38,12 @@ from surveyapp.models import (
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.rounds.tokens import token_for
 
+from ..profiles import examples
 from ..sealed import drafts, pending_responses
 from ..survey import conftest as survey_fixtures
+
+pytestmark = pytest.mark.both_databases
+
 
 #: The survey tests' open round (Care: 3 people, North: 4), as a fixture of this module too.
 open_round = survey_fixtures.open_round
@@ -52,7 +56,7 @@ REFUSED = "could not be read"
 
 #: Each property runs this many examples per database; enough to find the classic mistakes
 #: (the first runs found the ones fixed in surveyapp/), small enough to keep the file quick.
-EXAMPLES = 60
+EXAMPLES = examples(60)
 fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
@@ -378,7 +382,7 @@ def test_script_in_a_comment_is_shown_escaped_on_the_step_and_review_pages(clien
         assert str(escape(SCRIPT)) in page
 
 
-@settings(max_examples=30, deadline=None, database=None,
+@settings(max_examples=examples(30), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=typed_text.filter(lambda t: t.strip()))
 def test_any_typed_comment_comes_back_escaped_in_the_page(client, open_round, text):

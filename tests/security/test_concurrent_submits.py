@@ -17,10 +17,15 @@ from benchmarks.loadtest import AT_ONCE, KILLED_WORKER, PHASES, RACING_SAVES, Ou
 
 from ..pgcluster import create_database, drop_database
 
+# One worker runs the module: its module-scoped scenario is what takes the time.
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow,
+              pytest.mark.xdist_group("concurrent-submits")]
+
+
 INVITATIONS = 300
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
 def database_url(request, tmp_path_factory):
     """A new, empty database per kind (overrides the suite's ready-made one)."""
     if request.param == "sqlite":

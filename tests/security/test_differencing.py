@@ -66,6 +66,9 @@ from surveyapp.survey.operations import save_draft, submit_response
 from .conftest import signed_in
 from .linear_attack import Attack, Cell, Fact, Leak
 
+pytestmark = pytest.mark.both_databases
+
+
 INSTRUMENT = load_default()
 CAPABILITIES = {c.key: c for c in INSTRUMENT.capabilities}
 ORGANISATION_NAME = "Northwind Services"
@@ -642,6 +645,7 @@ def explain(leaks: list[Leak]) -> str:
 VIEWERS = [name for name, _parent, _size in TEAMS] + ["Depot and Key Accounts", "HR"]
 
 
+@pytest.mark.slow
 def test_nobody_can_be_recovered_from_everything_leaders_and_hr_see(app, db, history):
     found = collect(app, history, VIEWERS)
     attacked, leaks = attack(history, found)
@@ -677,6 +681,7 @@ def primary_suppression_only(nodes, minimum) -> Visibility:
 ORIGINAL_DECIDE = report_module.decide_visibility
 
 
+@pytest.mark.slow
 def test_the_attack_finds_the_leak_when_complementary_suppression_is_off(app, db, history,
                                                                           monkeypatch):
     replace_in_report(monkeypatch, "decide_visibility", primary_suppression_only)
@@ -695,6 +700,7 @@ def every_figure_everywhere(nodes, capabilities, answered, minimum, shown):
                             {c: frozenset(shown) for c in capabilities})
 
 
+@pytest.mark.slow
 def test_the_attack_finds_the_leak_when_statements_are_shown_whoever_answered(app, db, history,
                                                                              monkeypatch):
     replace_in_report(monkeypatch, "decide_figure_visibility", every_figure_everywhere)
@@ -717,6 +723,7 @@ def capabilities_beside_hidden_statements(nodes, capabilities, answered, minimum
 ORIGINAL_FIGURES = report_module.decide_figure_visibility
 
 
+@pytest.mark.slow
 def test_the_attack_finds_the_leak_when_a_capability_is_shown_beside_a_hidden_statement(
         app, db, history, monkeypatch):
     replace_in_report(monkeypatch, "decide_figure_visibility",

@@ -87,6 +87,10 @@ from .forensics import (
     sqlite_query,
 )
 
+# One worker runs the module: its module-scoped scenario is what takes the time.
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow, pytest.mark.xdist_group("forensics")]
+
+
 SEED = 7731
 TEAMS = ("Care", "North", "Sales", "Field")
 PEOPLE_PER_TEAM = 8
@@ -183,7 +187,7 @@ class ForensicRun:
     phases: dict[str, PhaseFindings]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
 def database_url(request, tmp_path_factory):
     """A new, empty database per kind (overrides the suite's shared one, whose files hold
     other tests' leftovers). SQLite: "" -- the application's own file in its instance folder."""

@@ -39,6 +39,9 @@ from surveyapp.survey.operations import save_draft, submit_response
 
 from .conftest import signed_in
 
+pytestmark = pytest.mark.both_databases
+
+
 INSTRUMENT = load_default()
 TARGET = INSTRUMENT.capabilities[0]
 TARGET_KEYS = [s.key for s in TARGET.statements]

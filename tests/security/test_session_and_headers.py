@@ -28,6 +28,9 @@ from ..sealed import draft_of
 from .conftest import INSTRUMENT, signed_in
 from .test_authorization_matrix import MATRIX, build_url, fetch, is_survey
 
+pytestmark = pytest.mark.both_databases
+
+
 EIGHT_HOURS = 8 * 60 * 60
 
 

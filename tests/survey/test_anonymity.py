@@ -4,6 +4,7 @@ These tests read the schema of the real database (SQLite and PostgreSQL), not th
 migration that added a linking column would fail them too.
 """
 
+import pytest
 from sqlalchemy import inspect, select, types
 
 from surveyapp.instrument import load_default
@@ -17,6 +18,9 @@ from surveyapp.models import (
     Round,
 )
 from surveyapp.rounds.operations import close_round
+
+pytestmark = pytest.mark.both_databases
+
 
 #: The only columns each table of answers may have.
 ANSWER_TABLES = {

@@ -1,12 +1,18 @@
 """Closing a round releases its sealed responses: all at once, coarsened, and only with the key
 they were sealed under."""
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import func, select
 
 from surveyapp.instrument import load_default
 from surveyapp.models import Draft, PendingResponse, Response, Round, RoundStatus
 from surveyapp.rounds.operations import close_due_rounds, close_round
 from surveyapp.survey.release import release_responses
+
+pytestmark = pytest.mark.both_databases
+
 
 FIRST = load_default().statement_keys[0]
 
@@ -68,3 +74,18 @@ def test_a_due_round_that_cannot_close_stays_open_and_the_others_close(app, clie
     assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
     db.session.commit()
     assert count(db, Response) == 1
+
+
+@pytest.mark.only_on("sqlite")
+def test_rounds_closed_when_due_leave_no_released_answer_in_sqlites_wal(app, client, db,
+                                                                        open_round, caplog):
+    """The scheduled close truncates the WAL once its transaction commits, as HR's close
+    does: a savepoint per round must neither trigger the checkpoint early (it would wait out
+    the busy timeout against the open transaction and truncate nothing) nor cancel it."""
+    answer_all(client, open_round.tokens[:2])
+    round_ = db.session.get(Round, open_round.round_id)
+    assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
+    db.session.commit()
+    wal = Path(db.engine.url.database + "-wal")
+    assert wal.stat().st_size == 0
+    assert "could not be truncated" not in caplog.text

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from flask_login import user_accessed
 from sqlalchemy import func, select
 
 from surveyapp.clock import today
@@ -185,6 +186,23 @@ def test_survey_pages_send_no_referrer_and_are_not_cached(client, open_round):
     response = client.get(f"/s/{open_round.token}/step/1")
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+LINK_PAGES = ("/s/{token}", "/s/{token}/step/1", "/s/" + "A" * 32)
+
+
+def test_a_link_page_neither_loads_nor_shows_a_signed_in_visitor(client, hr, open_round):
+    """A link's pages are the same for anyone who holds it: nobody is shown signed in, and the
+    user is not loaded (Flask-Login sends user_accessed when it loads one)."""
+    loads = []
+    with user_accessed.connected_to(lambda sender: loads.append(sender)):
+        for url in LINK_PAGES:
+            page = client.get(url.format(token=open_round.token)).get_data(as_text=True)
+            assert "Sign out" not in page and "Hana Reyes" not in page, url
+        assert loads == []
+        # The same visitor is signed in on the app's other pages.
+        assert "Sign out" in client.get("/rounds/").get_data(as_text=True)
+        assert loads
 
 
 def test_a_post_from_another_site_is_refused(client, db, open_round):
