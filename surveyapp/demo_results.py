@@ -18,7 +18,7 @@ from .extensions import db
 from .instrument import Instrument
 from .models import Invitation, Round, Team
 from .rounds.operations import close_round, create_round, launch_round
-from .survey.operations import save_draft, submit_response
+from .survey.storage import save_draft, submit_response
 
 #: How strong each capability typically is (added to a team's level).
 CAPABILITY_TILT = {

@@ -37,7 +37,7 @@ FORMAT = b"\x01"
 NONCE_BYTES = 12
 #: Bytes a character of a comment can take in a sealed value: UTF-8 takes up to four, and JSON
 #: escapes only quotes, backslashes and control characters, which comments hold only as
-#: newlines and tabs (``survey.operations.parse_answers`` drops the others): two bytes.
+#: newlines and tabs (``survey.answers.comment_text`` drops the others): two bytes.
 BYTES_PER_CHARACTER = 4
 #: Room for everything in a sealed value but the statements and comments: its JSON, the step,
 #: the team and three attributes of up to 80 characters.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from surveyapp.extensions import db
 from surveyapp.models import Draft, PendingResponse
 from surveyapp.sealing import open_sealed, response_context, response_key
-from surveyapp.survey.operations import read_invitation
+from surveyapp.survey.reading import read_invitation
 
 
 def drafts() -> list[dict]:

@@ -24,7 +24,7 @@ from surveyapp.extensions import db
 from surveyapp.instrument import load_default
 from surveyapp.models import Response
 from surveyapp.rounds.tokens import new_nonce, token_for
-from surveyapp.survey.operations import find_invitation
+from surveyapp.survey.reading import find_invitation
 
 from .pgcluster import create_database, drop_database
 from .sealed import pending_responses

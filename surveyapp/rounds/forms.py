@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..database import MAX_ID
 from ..domain import without_nul
 from ..instrument import MAX_ADDED_PER_CAPABILITY, STATEMENT_MAX_LENGTH, Instrument
 from .operations import DEFAULT_MIN_GROUP
@@ -60,7 +61,9 @@ class ExtendForm(FlaskForm):
 class RemindForm(FlaskForm):
     """Start a reminder batch; ``batch`` is how many batches HR saw, to catch double clicks."""
 
-    batch = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    batch = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_ID)])
+    #: "1" from the "Resume the last reminder" button.
+    resume = HiddenField()
 
 
 def statement_text_field(label: str, *, required: bool, removable: bool = False) -> TextAreaField:

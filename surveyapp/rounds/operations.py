@@ -13,7 +13,6 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import select
 
-# Re-imported, not defined here: rounds/views.py imports load_tree from this module.
 from ..directory.queries import load_tree
 from ..domain import DomainError
 from ..extensions import db

@@ -13,11 +13,10 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import HiddenField
 
 from ..access import hr_required
 from ..clock import today
-from ..database import MAX_ID, page_number
+from ..database import page_number
 from ..directory.queries import load_tree
 from ..domain import DomainError
 from ..downloads import content_disposition, slug
@@ -342,13 +341,6 @@ def send(round_id: int):
     return redirect(url_for(".show", round_id=round_id))
 
 
-class _RemindForm(RemindForm):
-    """``RemindForm`` with the "Resume the last reminder" button's field ("1"), until
-    rounds/forms.py has it."""
-
-    resume = HiddenField()
-
-
 def _batch_seen(form: RemindForm) -> int | None:
     """The number of reminder batches HR saw when pressing the button: None when the button
     sent none that reads as a number (a new reminder then starts); -1 when it names one HR
@@ -357,13 +349,13 @@ def _batch_seen(form: RemindForm) -> int | None:
     batch = form.batch.data
     if batch is None:
         return None
-    return -1 if form.batch.errors or batch > MAX_ID else batch
+    return -1 if form.batch.errors else batch
 
 
 @bp.post("/<int:round_id>/remind")
 def remind(round_id: int):
     round_ = _get_round(round_id)
-    form = _RemindForm()
+    form = RemindForm()
     resume = form.resume.data == "1"
     counted = None if resume else round_progress(round_).to_remind
     try:

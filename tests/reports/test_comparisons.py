@@ -24,7 +24,7 @@ from surveyapp.instrument import load_default
 from surveyapp.models import Invitation, Round, Team
 from surveyapp.reports.queries import NotClosed, build_context, load_context, previous_round
 from surveyapp.rounds.operations import close_round, create_round, launch_round
-from surveyapp.survey.operations import save_draft, submit_response
+from surveyapp.survey.storage import save_draft, submit_response
 
 pytestmark = pytest.mark.both_databases
 

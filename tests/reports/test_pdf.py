@@ -27,7 +27,7 @@ from surveyapp.reports.export import csv_rows, to_csv
 from surveyapp.reports.pdf import css_string, pdf_inputs, render_pdf, scoring_rules
 from surveyapp.reports.queries import load_context, load_responses
 from surveyapp.rounds.operations import close_round, create_round, launch_round
-from surveyapp.survey.operations import save_draft, submit_response
+from surveyapp.survey.storage import save_draft, submit_response
 
 CAPABILITIES = [c.name for c in load_default().capabilities]
 

@@ -10,7 +10,7 @@ from surveyapp.instrument import load_default
 from surveyapp.models import Invitation, Round
 from surveyapp.rounds.operations import close_due_rounds, close_round, create_round, launch_round
 from surveyapp.rounds.tallies import compute_tallies, load_tallies, stored_tallies
-from surveyapp.survey.operations import save_draft, submit_response
+from surveyapp.survey.storage import save_draft, submit_response
 
 from ..sealed import pending_responses
 

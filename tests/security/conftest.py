@@ -27,7 +27,7 @@ from surveyapp.instrument import load_default
 from surveyapp.models import Invitation, Role
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.rounds.tokens import token_for
-from surveyapp.survey.operations import save_draft, submit_response
+from surveyapp.survey.storage import save_draft, submit_response
 
 from ..conftest import TEST_PASSWORD
 

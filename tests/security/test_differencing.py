@@ -61,7 +61,7 @@ from surveyapp.models import Invitation, Person, Role, Round, Team, utcnow
 from surveyapp.reports.pdf import pdf_inputs
 from surveyapp.reports.queries import forget_contexts, load_context
 from surveyapp.rounds.operations import close_round, create_round, launch_round
-from surveyapp.survey.operations import save_draft, submit_response
+from surveyapp.survey.storage import save_draft, submit_response
 
 from .conftest import signed_in
 from .linear_attack import Attack, Cell, Fact, Leak

@@ -35,7 +35,7 @@ from surveyapp.clock import today
 from surveyapp.instrument import load_default
 from surveyapp.models import Invitation, Role
 from surveyapp.rounds.operations import close_round, create_round, launch_round
-from surveyapp.survey.operations import save_draft, submit_response
+from surveyapp.survey.storage import save_draft, submit_response
 
 from .conftest import signed_in
 

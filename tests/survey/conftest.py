@@ -10,13 +10,6 @@ from surveyapp.rounds.operations import create_round, launch_round
 from surveyapp.rounds.tokens import token_for
 
 
-def pytest_configure(config):
-    # main's tests/conftest.py registers this marker for the whole suite; until this branch is
-    # merged with it, registered here too, so that test_storage.py can ask for PostgreSQL.
-    config.addinivalue_line(
-        "markers", "both_databases: the database matters here: run on SQLite and PostgreSQL")
-
-
 @dataclass
 class OpenRound:
     round_id: int
