@@ -73,6 +73,27 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("database_url", kinds, indirect=True)
 
 
+#: Modules whose tests share a module-scoped scenario that takes most of their time: with
+#: pytest-xdist one worker runs each of them whole, or each worker would play the scenario again.
+ONE_WORKER_MODULES = frozenset({
+    "tests/security/test_concurrent_submits.py",
+    "tests/security/test_forensics.py",
+})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Hand out tests one by one, but each of ``ONE_WORKER_MODULES`` whole. (xdist's own
+    ``--dist loadgroup`` marks groups by renaming test ids, which pytest 9 no longer allows.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return Scheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """Run the slow tests first, so that with pytest-xdist no worker is left with a long one
     at the end; leave out a test of one database's own mechanics when only the other one is

@@ -17,9 +17,7 @@ from benchmarks.loadtest import AT_ONCE, KILLED_WORKER, PHASES, RACING_SAVES, Ou
 
 from ..pgcluster import create_database, drop_database
 
-# One worker runs the module: its module-scoped scenario is what takes the time.
-pytestmark = [pytest.mark.both_databases, pytest.mark.slow,
-              pytest.mark.xdist_group("concurrent-submits")]
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 INVITATIONS = 300

@@ -87,8 +87,7 @@ from .forensics import (
     sqlite_query,
 )
 
-# One worker runs the module: its module-scoped scenario is what takes the time.
-pytestmark = [pytest.mark.both_databases, pytest.mark.slow, pytest.mark.xdist_group("forensics")]
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 SEED = 7731
