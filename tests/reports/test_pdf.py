@@ -29,6 +29,10 @@ from surveyapp.reports.queries import load_context, load_responses
 from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.survey.storage import save_draft, submit_response
 
+# slow: renders PDFs, left to the full run by scripts/test --quick.
+pytestmark = pytest.mark.slow
+
+
 CAPABILITIES = [c.name for c in load_default().capabilities]
 
 

@@ -22,6 +22,10 @@ from surveyapp.models import Round
 from surveyapp.reports.pdf import pdf_inputs, render_pdf
 from surveyapp.thirdparty import LEAN_UA_STYLESHEET, PAGE_REFERENCES, PATCHES
 
+# slow: renders PDFs, left to the full run by scripts/test --quick.
+pytestmark = pytest.mark.slow
+
+
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 #: Releases just outside each patch's range.
 UNSUPPORTED = {"pydyf": "0.14.0", "weasyprint": "71.0"}

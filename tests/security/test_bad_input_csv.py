@@ -30,7 +30,8 @@ from surveyapp.orgtree import split_path
 from ..directory.helpers import text, visible
 from ..profiles import examples
 
-pytestmark = pytest.mark.both_databases
+# slow: attacks and fuzzing, left to the full run by scripts/test --quick.
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 #: Examples per property and database: each is an upload, and a preview and apply when the

@@ -29,7 +29,8 @@ from surveyapp.rounds.tokens import token_for
 from ..conftest import TEST_PASSWORD
 from ..profiles import examples
 
-pytestmark = pytest.mark.both_databases
+# slow: attacks and fuzzing, left to the full run by scripts/test --quick.
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 #: Examples per property and database: enough for the classic mistakes, quick enough to run

@@ -42,7 +42,8 @@ from ..profiles import examples
 from ..sealed import drafts, pending_responses
 from ..survey import conftest as survey_fixtures
 
-pytestmark = pytest.mark.both_databases
+# slow: attacks and fuzzing, left to the full run by scripts/test --quick.
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 #: The survey tests' open round (Care: 3 people, North: 4), as a fixture of this module too.

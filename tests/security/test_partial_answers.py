@@ -39,7 +39,8 @@ from surveyapp.survey.storage import save_draft, submit_response
 
 from .conftest import signed_in
 
-pytestmark = pytest.mark.both_databases
+# slow: attacks and fuzzing, left to the full run by scripts/test --quick.
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 INSTRUMENT = load_default()
