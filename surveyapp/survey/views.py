@@ -2,7 +2,7 @@
 
 CSRF: these forms are exempt from the session-bound CSRF token. The link's own token is a
 192-bit secret that a forging site cannot know, so it already proves the request comes from the
-survey page; a session token would expire and lose answers (the issue forbids that). Posts
+survey page; a session token would expire and lose answers (docs/PRODUCT.md: nothing typed is lost). Posts
 whose Origin header names another site are refused as well.
 """
 
