@@ -187,13 +187,17 @@ def _test_config(url: str) -> dict:
 
 
 def _wipe(engine) -> None:
+    """Empty every table and start every id at 1 again, as on a new database.
+
+    DELETE, not TRUNCATE: a test leaves a few rows, and PostgreSQL's TRUNCATE of every table
+    (new files for each) took twenty times as long as deleting them.
+    """
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     with engine.begin() as conn:
+        for name in tables:
+            conn.execute(text(f"DELETE FROM {name}"))
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
 
 
 class _CompiledTemplates(BytecodeCache):
