@@ -72,7 +72,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     check_production(app.config)
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        # Wrapping app.wsgi_app is Flask's documented way to add WSGI middleware; mypy only sees
+        # Flask.wsgi_app as a method, which it will not have replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
 def init_extensions(app: Flask) -> None:

@@ -134,6 +134,8 @@ class QueuedConnection(sqlite3.Connection):
 
     def give_up_turn(self) -> None:
         if self.in_turn:
+            if self.writers is None:
+                raise AssertionError("in turn without a writer queue to leave")
             self.in_turn = False
             self.writers.leave()
 
@@ -222,10 +224,14 @@ def _checkpoint(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         return
+    if not isinstance(bind, Engine):
+        raise TypeError("the session must be bound to an engine, not to a connection")
     connection = bind.raw_connection()
     try:
-        busy, _, _ = connection.driver_connection.execute(
-            "PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        driver_connection = connection.driver_connection
+        if driver_connection is None:
+            raise AssertionError("the pool gave out a connection without its DBAPI connection")
+        busy, _, _ = driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy:
             current_app.logger.warning("SQLite's WAL could not be truncated after a round "
                                        "closed (a reader held it); it will be at the next "

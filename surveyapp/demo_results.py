@@ -102,7 +102,8 @@ class Deck:
     """Draws texts in a shuffled order, reshuffling when all are used: few exact repeats."""
 
     def __init__(self, texts: Sequence[str], rng: random.Random):
-        self.texts, self.rng, self.pile = list(texts), rng, []
+        self.texts, self.rng = list(texts), rng
+        self.pile: list[str] = []
 
     def draw(self) -> str:
         if not self.pile:

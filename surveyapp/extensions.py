@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +26,24 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. At run time it is db.Model, which mypy cannot use as a base (an
+# attribute set in SQLAlchemy.__init__: python/mypy#8603). Flask-SQLAlchemy makes db.Model from
+# Base's body (its metadata and registry) plus its own Model mixin (query, __fsa__), so mypy sees
+# that same pair (the workaround in pallets-eco/flask-sqlalchemy#1186). DeclarativeBase types
+# __table__ as any FromClause; every model here is mapped to a Table.
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from flask_sqlalchemy.model import Model as _FSAModel
+    from sqlalchemy import Table
+
+    class Model(_FSAModel, Base):
+        __abstract__ = True
+        __table__: ClassVar[Table]
+else:
+    Model = db.Model
+
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -57,7 +57,7 @@ def _text(reply: bytes | str) -> str:
 class Mailer(AbstractContextManager):
     """Open one connection for many messages: ``with Mailer() as mailer: mailer.send(msg)``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         cfg = current_app.config
         self.server = cfg["MAIL_SERVER"]
         self.port = int(cfg["MAIL_PORT"])
@@ -79,8 +79,8 @@ class Mailer(AbstractContextManager):
             return self
         try:
             if self.security == "tls":
-                smtp = smtplib.SMTP_SSL(self.server, self.port, timeout=self.timeout,
-                                        context=ssl.create_default_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.server, self.port, timeout=self.timeout,
+                                                      context=ssl.create_default_context())
             else:
                 smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
                 if self.security == "starttls":

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .email_addresses import MAX_EMAIL
-from .extensions import db
+from .extensions import Model, db
 
 
 def utcnow() -> datetime:
@@ -57,7 +57,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Team(db.Model):
+class Team(Model):
     __tablename__ = "team"
     __table_args__ = (
         # Sibling names are unique; the root level is checked in operations (NULL parents).
@@ -91,7 +91,7 @@ class Team(db.Model):
         return f"<Team {self.id} {self.name!r}>"
 
 
-class Person(db.Model):
+class Person(Model):
     """Someone in the directory. People answer surveys through invitations; they never log in."""
 
     __tablename__ = "person"
@@ -138,7 +138,7 @@ class Role:
     LABELS = {HR: "HR admin", LEADER: "Leader"}
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A member of staff who logs in: an HR admin or a leader."""
 
     __tablename__ = "user_account"
@@ -178,7 +178,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email!r} {self.role}>"
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """One failed sign-in, counted per account and per client across every worker."""
 
     __tablename__ = "login_failure"
@@ -210,7 +210,7 @@ round_scope = Table(
 )
 
 
-class Round(db.Model):
+class Round(Model):
     """One run of the survey for a set of teams, with its own frozen instrument and rules."""
 
     __tablename__ = "round"
@@ -254,7 +254,7 @@ class Round(db.Model):
         return f"<Round {self.id} {self.name!r} {self.status}>"
 
 
-class RoundTeam(db.Model):
+class RoundTeam(Model):
     """A team as it stood when the round was launched: reports use this tree, not today's."""
 
     __tablename__ = "round_team"
@@ -277,7 +277,7 @@ class RoundTeam(db.Model):
     round: Mapped[Round] = relationship(back_populates="snapshot")
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """One person's personal link to one round. Only a hash of the link's token is stored."""
 
     __tablename__ = "invitation"
@@ -309,7 +309,7 @@ class Invitation(db.Model):
     )
 
 
-class Participation(db.Model):
+class Participation(Model):
     """The fact that a person has submitted in a round, stored apart from what they answered.
 
     No timestamp. It is written in the same transaction as the sealed ``PendingResponse``, never
@@ -335,7 +335,7 @@ def random_id() -> int:
 RandomKey = BigInteger().with_variant(Integer, "sqlite")
 
 
-class Draft(db.Model):
+class Draft(Model):
     """Answers saved as the employee goes, sealed; deleted when they submit or the round closes.
 
     The answers, comments and step are encrypted under a key derived from the link's token
@@ -354,7 +354,7 @@ class Draft(db.Model):
     invitation: Mapped[Invitation] = relationship(back_populates="draft")
 
 
-class PendingResponse(db.Model):
+class PendingResponse(Model):
     """A submitted response waiting, sealed, for its round to close.
 
     A submit stores the participation and this row in one transaction, so the two share a
@@ -374,7 +374,7 @@ class PendingResponse(db.Model):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class LinkExport(db.Model):
+class LinkExport(Model):
     """Survey links taken out of the application: the links CSV, ``flask round links``.
 
     Whoever holds a link can answer in that person's name, so every export is recorded and
@@ -396,7 +396,7 @@ class LinkExport(db.Model):
     links: Mapped[int] = mapped_column(default=0)
 
 
-class Response(db.Model):
+class Response(Model):
     """One employee's submitted answers: with the round, the team and coarse attributes only.
 
     Deliberately absent: person, invitation, client address and any time finer than the round.
@@ -421,7 +421,7 @@ class Response(db.Model):
     )
 
 
-class Answer(db.Model):
+class Answer(Model):
     """One rated statement of a response."""
 
     __tablename__ = "answer"
@@ -436,7 +436,7 @@ class Answer(db.Model):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-class Comment(db.Model):
+class Comment(Model):
     """One answer to an open question of a response."""
 
     __tablename__ = "comment"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from sqlalchemy import String
 from wtforms import EmailField, RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -11,7 +12,10 @@ from ..auth.forms import confirm_field, new_password_field
 from ..email_addresses import MAX_EMAIL
 from ..models import Role, User
 
-NAME_MAX = User.__table__.c.name.type.length
+_name_type = User.__table__.c.name.type
+if not isinstance(_name_type, String) or _name_type.length is None:
+    raise TypeError("User.name must be a String of a set length")
+NAME_MAX: int = _name_type.length
 
 
 class CheckboxListField(SelectMultipleField):

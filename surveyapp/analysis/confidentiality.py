@@ -139,6 +139,8 @@ class _Tree:
         while unsafe:
             group = unsafe[min(unsafe)]
             frontier = unsafe_residue(group)
+            if frontier is None:
+                raise AssertionError("a group in unsafe is left unsafe until checked again")
             smallest = min(frontier, key=lambda g: (totals[g], ids[g]))
             shown[smallest] = False
             unsafe.pop(ids[smallest], None)

@@ -114,6 +114,15 @@ class RoundContext:
         serve a request for a heatmap row's too)."""
         return self._scores.get(self, group_id, statements)
 
+    def require_tallies(self) -> Mapping[int, Tally]:
+        """``tallies``, of a context built with them (``reports.queries.load_context``'s are).
+
+        :raise ValueError: for a context built without them.
+        """
+        if self.tallies is None:
+            raise ValueError(f"the context of round {self.info.round_id} has no tallies")
+        return self.tallies
+
     def subtree(self, group_id: int) -> list[int]:
         """Team ids in the group (ORGANISATION: every team)."""
         out, stack = [], [group_id]
@@ -140,7 +149,9 @@ def _children(teams: Mapping[int, TeamRow]) -> dict[int, tuple[int, ...]]:
     for team in teams.values():
         children.setdefault(team.team_id, [])
     for team in sorted(teams.values(), key=lambda t: t.name.casefold()):
-        parent = team.parent_id if team.parent_id in teams else ORGANISATION
+        parent = team.parent_id
+        if parent is None or parent not in teams:
+            parent = ORGANISATION
         children[parent].append(team.team_id)
     return {group_id: tuple(below) for group_id, below in children.items()}
 
@@ -277,7 +288,7 @@ class GroupTallies:
                 current, ready = stack.pop()
                 if current in self.sums:
                     continue
-                children = self.ctx.children.get(current, [])
+                children = self.ctx.children.get(current, ())
                 if not ready:
                     stack.append((current, True))
                     stack.extend((c, False) for c in children if c not in self.sums)
@@ -351,7 +362,10 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
     previous = None
     if previous_ctx is not None and _exists(previous_ctx, group_id):
         previous = scores_for(previous_ctx, group_id, previous_tallies or {})
-    index_change, capability_changes, biggest, statement_changes = None, {}, (), {}
+    index_change: Change | None = None
+    capability_changes: dict[str, Change] = {}
+    biggest: tuple[StatementChange, ...] = ()
+    statement_changes: dict[str, Change] = {}
     if scores and previous:
         if scores.index_estimate and previous.index_estimate:
             index_change = change(scores.index_estimate, previous.index_estimate)
@@ -364,9 +378,9 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
                 capability_changes[capability.key] = change(capability.estimate, before.estimate)
         before_statements = {s.key: s for s in previous.statements}
         changes = [
-            StatementChange(s, change(s.estimate, before_statements[s.key].estimate))
+            StatementChange(s, change(s.estimate, earlier.estimate))
             for s in scores.statements
-            if s.estimate and s.key in before_statements and before_statements[s.key].estimate
+            if s.estimate and (earlier := before_statements.get(s.key)) and earlier.estimate
         ]
         biggest = tuple(sorted(changes, key=lambda c: (-abs(c.change.delta), c.statement.key))[:TOP_N])
         statement_changes = {c.statement.key: c.change for c in changes}
@@ -391,7 +405,8 @@ def build_report(*, organisation: str, ctx: RoundContext, group_id: int,
         organisation=organisation, info=ctx.info, group_id=group_id,
         name=ctx.name(group_id, organisation), path=ctx.path(group_id, organisation),
         invited=ctx.invited(group_id), scores=scores,
-        previous_round=previous_ctx.info.name if previous is not None else None,
+        previous_round=(previous_ctx.info.name
+                        if previous_ctx is not None and previous is not None else None),
         previous=previous, index_change=index_change, capability_changes=capability_changes,
         strengths=strengths, gaps=gaps, biggest_changes=biggest, heatmap=heatmap, ideas=ideas,
         statement_changes=statement_changes,

@@ -201,9 +201,9 @@ def score_tally(instrument: Instrument, sums: Tally, statements: bool = True) ->
         elif errors is not None:
             errors.append(estimate.standard_error)
             fewest = least if fewest is None else min(fewest, least)
-    means = [c.mean for c in capability_scores]
+    means = [c.mean for c in capability_scores if c.mean is not None]
     index = index_estimate = None
-    if means and None not in means:
+    if means and len(means) == len(capability_scores):
         index = math.fsum(means) / len(means)
         error = math.fsum(errors) / len(errors) if errors else None
         index_estimate = estimate_from_standard_error(answers, index, error,

@@ -7,6 +7,8 @@ The CSV import has its own module (``importing``) built on the same rules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 
 from ..domain import DomainError, one_line, without_nul
@@ -141,9 +143,9 @@ def archive_team(team: Team) -> Team:
     """
     if team.is_archived:
         return team
-    people = db.session.scalar(
+    people = db.session.execute(
         select(func.count(Person.id)).where(Person.team_id == team.id, Person.archived_at.is_(None))
-    )
+    ).scalar_one()
     children = db.session.scalars(
         select(Team.name).where(Team.parent_id == team.id, Team.archived_at.is_(None))
         .order_by(Team.name)
@@ -155,7 +157,7 @@ def archive_team(team: Team) -> Team:
     return team
 
 
-def _archive_blockers(name: str, people: int, children: list[str]) -> str:
+def _archive_blockers(name: str, people: int, children: Sequence[str]) -> str:
     still, todo = [], []
     if people:
         still.append(f"{people} {'person' if people == 1 else 'people'}")
@@ -197,7 +199,7 @@ def clean_email(email: str) -> str:
 
 
 def _clean_person(email: str, name: str, team: Team | None, attributes: dict[str, str | None],
-                  person: Person | None = None) -> tuple[str, str, dict[str, str | None]]:
+                  person: Person | None = None) -> tuple[str, str, Team, dict[str, str | None]]:
     email = clean_email(email)
     name = one_line(name)
     if not name:
@@ -222,7 +224,7 @@ def _clean_person(email: str, name: str, team: Team | None, attributes: dict[str
             f"Someone with this e-mail already exists: {other.name} in "
             f"{load_tree().path(other.team_id)}.", "email",
         )
-    return email, name, cleaned
+    return email, name, team, cleaned
 
 
 def add_person(*, email: str, name: str, team: Team | None, location: str | None = None,
@@ -233,7 +235,7 @@ def add_person(*, email: str, name: str, team: Team | None, location: str | None
         archived one; an attribute too long.
     """
     attributes = {"location": location, "role_level": role_level, "tenure_band": tenure_band}
-    email, name, cleaned = _clean_person(email, name, team, attributes)
+    email, name, team, cleaned = _clean_person(email, name, team, attributes)
     person = Person(email=email, name=name, team=team, **cleaned)
     db.session.add(person)
     db.session.flush()
@@ -245,7 +247,7 @@ def update_person(person: Person, *, email: str, name: str, team: Team | None,
                   tenure_band: str | None = None) -> Person:
     """Change someone's details, including their team. :raise DirectoryError: as ``add_person``."""
     attributes = {"location": location, "role_level": role_level, "tenure_band": tenure_band}
-    email, name, cleaned = _clean_person(email, name, team, attributes, person)
+    email, name, team, cleaned = _clean_person(email, name, team, attributes, person)
     person.email, person.name, person.team = email, name, team
     for key, value in cleaned.items():
         setattr(person, key, value)

@@ -17,7 +17,7 @@ INK = (0x00, 0x00, 0x00)
 WHITE = (0xFF, 0xFF, 0xFF)
 
 
-def _hex(rgb: tuple[int, int, int]) -> str:
+def _hex(rgb: tuple[float, float, float]) -> str:
     return "#" + "".join(f"{round(c):02x}" for c in rgb)
 
 

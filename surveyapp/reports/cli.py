@@ -216,9 +216,9 @@ def write_all_teams(round_: Round, ctx: RoundContext, organisation: str, folder:
                       initargs=(worker_config(),)) as pool:
         with click.progressbar(length=len(pending), label="Rendering PDFs", file=sys.stderr,
                                show_pos=True) as bar:
-            for path, error in pool.imap_unordered(render_job, pending):
-                if error:
-                    failures.append(f"{os.path.basename(path)}: {error}")
+            for path, failure in pool.imap_unordered(render_job, pending):
+                if failure:
+                    failures.append(f"{os.path.basename(path)}: {failure}")
                 bar.update(1)
         pool.close()
         pool.join()
@@ -255,6 +255,8 @@ def render_job(job: Job) -> tuple[str, str | None]:
     """Render one PDF in a worker: (path, None) when written, (path, the error) when not."""
     try:
         round_ = db.session.get(Round, job.round_id)
+        if round_ is None:
+            raise LookupError(f"round {job.round_id} no longer exists")
         # The worker's app keeps the round's context (and the previous round's) between jobs.
         inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"],
                             load_context(round_))

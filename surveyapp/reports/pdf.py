@@ -74,7 +74,8 @@ def pdf_inputs(round_: Round, group_id: int, organisation: str,
     ctx = ctx or load_context(round_)
     report = team_report(round_, group_id, organisation, ctx=ctx)
     exports = recorded_exports(round_.id)
-    rows = csv_rows(ctx, group_id, ctx.tallies, organisation, notice=notice_text(exports))
+    rows = csv_rows(ctx, group_id, ctx.require_tallies(), organisation,
+                    notice=notice_text(exports))
     return PdfInputs(report, to_csv(rows), exports)
 
 

@@ -86,8 +86,7 @@ def _context_key(round_: Round) -> tuple[int, datetime]:
 
     :raise NotClosed: for a round that is not closed.
     """
-    _require_closed(round_)
-    return (round_.id, round_.closed_at)
+    return (round_.id, _require_closed(round_))
 
 
 def forget_contexts() -> None:
@@ -98,9 +97,11 @@ def forget_contexts() -> None:
         current_app.extensions.pop(_CACHE, None)
 
 
-def _require_closed(round_: Round) -> None:
+def _require_closed(round_: Round) -> datetime:
+    """:return: when the round closed. :raise NotClosed: for a round that is not closed."""
     if round_.status != RoundStatus.CLOSED or round_.closed_at is None:
         raise NotClosed(f"round {round_.id} is {round_.status}: it has no results")
+    return round_.closed_at
 
 
 def build_context(round_: Round) -> RoundContext:
@@ -189,7 +190,7 @@ def team_report(round_: Round, group_id: int, organisation: str,
     before = previous_round(round_, group_id)
     previous_ctx = load_context(before) if before is not None else None
     return build_report(
-        organisation=organisation, ctx=ctx, group_id=group_id, tallies=ctx.tallies,
+        organisation=organisation, ctx=ctx, group_id=group_id, tallies=ctx.require_tallies(),
         comments=comments, previous_ctx=previous_ctx,
         previous_tallies=previous_ctx.tallies if previous_ctx else None,
     )

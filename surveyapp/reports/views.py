@@ -83,7 +83,7 @@ def csv(round_id: int, team_id: int):
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
     ctx = load_context(target.round)
-    rows = csv_rows(ctx, team_id, ctx.tallies, organisation,
+    rows = csv_rows(ctx, team_id, ctx.require_tallies(), organisation,
                     notice=notice_text(recorded_exports(round_id)))
     name = f"{target.round.name}-{ctx.name(team_id, organisation)}"
     return _download("\ufeff" + to_csv(rows), "text/csv", f"{slug(name, REPORT)}.csv")

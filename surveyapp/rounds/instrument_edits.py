@@ -96,8 +96,8 @@ def _edits(instrument: Instrument, edits: StatementEdits) -> list[Edit]:
             changes.append((capability_key,
                             methodcaller("with_added_statement", capability_key, typed)))
     if edits.remove:
-        key = edits.remove if edits.remove in saved else None
-        changes.append((key, methodcaller("without_statement", edits.remove)))
+        refused_on = edits.remove if edits.remove in saved else None
+        changes.append((refused_on, methodcaller("without_statement", edits.remove)))
     return changes
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import current_app, has_request_context
 from flask_login import current_user
-from sqlalchemy import and_, select, update
+from sqlalchemy import CursorResult, and_, select, update
 
 from ..extensions import db
 from ..mail import Mailer, MailError, make_message
@@ -250,6 +250,9 @@ def send_reminders(round_: Round, *, new_batch: bool = True,
             update(Round).where(Round.id == round_.id, Round.reminder_batches == seen)
             .values(reminder_batches=seen + 1)
         )
+        # An UPDATE's result is a CursorResult, though Session.execute's annotation says Result.
+        if not isinstance(started, CursorResult):
+            raise AssertionError(f"an UPDATE returned a {type(started).__name__}")
         resumed = started.rowcount == 0
         db.session.commit()
         db.session.refresh(round_)

@@ -67,7 +67,10 @@ def export_links(round_: Round, *, user: User | None) -> list[list[str]]:
     if not link_export_on():
         raise LinkExportOff("Downloading survey links is switched off for this organisation "
                             "(the setting LINK_EXPORT).")
-    round_ = db.session.get(Round, round_.id, with_for_update=True, populate_existing=True)
+    locked = db.session.get(Round, round_.id, with_for_update=True, populate_existing=True)
+    if locked is None:  # deleted meanwhile (only a draft round can be)
+        raise RoundError("This round no longer exists.")
+    round_ = locked
     if round_.status == RoundStatus.DRAFT:
         raise RoundError("A draft round has no links yet: launch it first.")
     if round_.status != RoundStatus.OPEN:

@@ -166,7 +166,7 @@ def _scope(round_: Round, tree: OrgTree) -> set[int]:
 
 def _invitees(scope: set[int]) -> list[tuple[int, int, str]]:
     """(person id, team id, e-mail) of everyone who is not archived in the teams of ``scope``."""
-    return [tuple(row) for row in db.session.execute(
+    return [(person_id, team_id, email) for person_id, team_id, email in db.session.execute(
         select(Person.id, Person.team_id, Person.email)
         .where(Person.team_id.in_(scope), Person.archived_at.is_(None))
         .order_by(Person.id)

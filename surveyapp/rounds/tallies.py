@@ -41,21 +41,25 @@ def compute_tallies(round_: Round, team_ids: Collection[int] | None = None) -> d
         query = query.where(response.c.team_id.in_(list(team_ids)))
     rows = db.session.connection().execute(query.execution_options(yield_per=STREAM_ROWS))
     tallies: dict[int, Tally] = {}
-    current, team, answers = None, None, {}
+    # The response being read, and its team (set together; response.team_id is NOT NULL).
+    current: int | None = None
+    team: int | None = None
+    answers: dict[str, int] = {}
     for part in rows.partitions():
         for response_id, team_id, key, value in part:
             if response_id != current:
-                if current is not None:
+                if team is not None:
                     _count(tallies, layout, team, answers)
                 current, team, answers = response_id, team_id, {}
             if key is not None:
                 answers[key] = value
-    if current is not None:
+    if team is not None:
         _count(tallies, layout, team, answers)
     return tallies
 
 
-def _count(tallies: dict[int, Tally], layout: Layout, team_id: int, answers: dict) -> None:
+def _count(tallies: dict[int, Tally], layout: Layout, team_id: int,
+           answers: Mapping[str, int]) -> None:
     team = tallies.get(team_id)
     if team is None:
         team = tallies[team_id] = Tally(layout)

@@ -266,8 +266,8 @@ def launch(round_id: int):
             errors = [(None, str(error))]
         else:
             db.session.commit()
-            people = "1 person is" if invited == 1 else f"{invited} people are"
-            flash(f"“{round_.name}” is open and {people} invited. "
+            who = "1 person is" if invited == 1 else f"{invited} people are"
+            flash(f"“{round_.name}” is open and {who} invited. "
                   "Send the invitations from here, or download the links to send them yourself.",
                   "success")
             return redirect(url_for(".show", round_id=round_id))

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from werkzeug.datastructures import MultiDict
+
 from ..instrument import COMMENT_MAX_LENGTH, Instrument
 from ..sealing import sealed_size
 from .steps import Step, steps_of
@@ -75,7 +77,7 @@ def parse_answers(survey: Survey, form: Mapping[str, str]) -> tuple[dict, dict]:
     answers: dict[str, int] = {}
     comments: dict[str, str] = {}
     seen: set[str] = set()
-    items = form.items(multi=True) if hasattr(form, "getlist") else form.items()
+    items = form.items(multi=True) if isinstance(form, MultiDict) else form.items()
     for name, raw in items:
         kind, _, key = name.partition(":")
         if (kind == "s" and key in keys) or (kind == "q" and key in questions):

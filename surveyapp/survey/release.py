@@ -88,7 +88,9 @@ def _batches(items: list) -> Iterator[list]:
 
 
 def _store(round_id: int, batch: list[dict]) -> None:
-    responses, answers, comments = [], [], []
+    responses: list[tuple[object, ...]] = []
+    answers: list[tuple[object, ...]] = []
+    comments: list[tuple[object, ...]] = []
     for opened in batch:
         response_id = random_id()
         responses.append((response_id, round_id, opened["team_id"], opened["location"],
@@ -106,7 +108,10 @@ def _store(round_id: int, batch: list[dict]) -> None:
         if not rows:
             continue
         if connection.dialect.name == "postgresql":
-            with connection.connection.driver_connection.cursor() as cursor, \
+            driver_connection = connection.connection.driver_connection
+            if driver_connection is None:
+                raise AssertionError("the session's connection has no DBAPI connection")
+            with driver_connection.cursor() as cursor, \
                     cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)

@@ -14,8 +14,9 @@ Nothing here commits: the caller does.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import BindParameter, CursorResult, bindparam, delete, insert, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -51,7 +52,8 @@ _UPDATE_DRAFT = update(_draft).where(_draft.c.invitation_id == bindparam("draft_
 
 # A submit's three writes, each taking what it needs from one set of parameters: round_id,
 # person_id, pending_id, sealed and invitation_id.
-_NEW_PARTICIPATION = {"round_id": bindparam("round_id"), "person_id": bindparam("person_id")}
+_NEW_PARTICIPATION: dict[str, BindParameter[Any]] = {
+    "round_id": bindparam("round_id"), "person_id": bindparam("person_id")}
 _INSERT_PARTICIPATION = insert(_participation).values(_NEW_PARTICIPATION)
 _INSERT_PENDING = insert(_pending).values(
     id=bindparam("pending_id"), round_id=bindparam("round_id"), sealed=bindparam("sealed"))
@@ -89,7 +91,7 @@ def save_draft(invitation: Invitation, answers: Mapping[str, int],
     session first, and forgets the draft it had loaded after."""
     loaded = invitation.__dict__.get("draft")
     db.session.flush()
-    save_answers(read_invitation(invitation.id), answers, comments, step)
+    save_answers(_read_flushed(invitation), answers, comments, step)
     if loaded is not None:
         db.session.expire(loaded)
     db.session.expire(invitation, ["draft"])
@@ -160,7 +162,11 @@ def _store_one_by_one(values: dict, has_draft: bool) -> bool:
     SQLite's error names the columns, not the constraint, so the insert is told to skip a row
     that the participation's own key refuses instead: any other refusal still raises.
     """
-    if db.session.execute(_INSERT_FIRST_PARTICIPATION, values).rowcount == 0:
+    inserted = db.session.execute(_INSERT_FIRST_PARTICIPATION, values)
+    # An INSERT's result is a CursorResult, though Session.execute's annotation says Result.
+    if not isinstance(inserted, CursorResult):
+        raise AssertionError(f"an INSERT returned a {type(inserted).__name__}")
+    if inserted.rowcount == 0:
         return False
     db.session.execute(_INSERT_PENDING, values)
     if has_draft:
@@ -176,7 +182,15 @@ def submit_response(invitation: Invitation) -> None:
     """
     db.session.flush()
     draft = db.session.get(Draft, invitation.id)
-    store_response(read_invitation(invitation.id))
+    store_response(_read_flushed(invitation))
     if draft is not None:
         db.session.expunge(draft)
     db.session.expire(invitation, ["draft"])
+
+
+def _read_flushed(invitation: Invitation) -> SurveyInvitation:
+    """The ORM ``invitation``, just flushed, as the survey reads it."""
+    survey_invitation = read_invitation(invitation.id)
+    if survey_invitation is None:
+        raise AssertionError(f"invitation {invitation.id} was flushed yet cannot be read")
+    return survey_invitation

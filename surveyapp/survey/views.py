@@ -65,11 +65,11 @@ def statement_fieldset(statement: Statement, scale: tuple[ScalePoint, ...],
     The same few variants make every step page, so each worker renders them once (the macro's
     loop was half of rendering a step), except while templates reload during development.
     """
-    if not any(point.value == value for point in scale):
-        value = None  # nothing checked, as for an answer off the scale
+    # The point's own value; None: nothing checked, as for an answer off the scale.
+    checked = next((point.value for point in scale if point.value == value), None)
     if current_app.jinja_env.auto_reload:
-        return _render_statement(statement, scale, value)
-    return _cached_statement(statement, scale, value)
+        return _render_statement(statement, scale, checked)
+    return _cached_statement(statement, scale, checked)
 
 
 def _render_statement(statement: Statement, scale: tuple[ScalePoint, ...],
@@ -113,7 +113,7 @@ def _open_invitation(token: str, *, for_writing: bool = False) -> SurveyInvitati
 def _page_context(invitation: SurveyInvitation, survey: Survey) -> dict:
     return {
         "round": invitation.round,
-        "token": request.view_args["token"],
+        "token": invitation.token,  # the link's, which found the invitation
         "steps": survey.steps,
         "instrument": survey.instrument,
         "comment_max": COMMENT_MAX_LENGTH,
