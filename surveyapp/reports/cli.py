@@ -96,7 +96,7 @@ def report_command(round_id, team_path, all_teams, file_format, output, jobs):
     group_id = ORGANISATION if team_path is None else find_team(ctx, team_path)
     name = ctx.path(group_id, organisation)
     if file_format == "csv":
-        text = to_csv(csv_rows(ctx, group_id, ctx.tallies, organisation, notice=notice))
+        text = to_csv(csv_rows(ctx, group_id, ctx.require_tallies(), organisation, notice=notice))
         db.session.rollback()
         if output:
             write_output(output, text.encode("utf-8"))

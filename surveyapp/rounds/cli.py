@@ -214,8 +214,8 @@ def remind_command(round_id, resume):
 def list_command():
     """List every round, newest first, with its response rate (hidden while fewer than the
     round's minimum have submitted)."""
-    rounds = db.session.scalars(select(Round).order_by(Round.created_at.desc(), Round.id.desc()))
-    rounds = list(rounds)
+    rounds = list(db.session.scalars(
+        select(Round).order_by(Round.created_at.desc(), Round.id.desc())))
     counts = round_counts(rounds)
     for r in rounds:
         count = counts.get(r.id, RoundCount(0, None))
