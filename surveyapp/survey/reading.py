@@ -91,8 +91,15 @@ _READ = select(
 )
 _READ_BY_TOKEN = _READ.where(_invitation.c.token_hash == bindparam("token_hash"))
 _READ_BY_ID = _READ.where(_invitation.c.id == bindparam("invitation_id"))
-_LOCK = (select(_invitation.c.id).where(_invitation.c.token_hash == bindparam("token_hash"))
-         .with_for_update())
+_LOCK = (select(_invitation.c.id, _invitation.c.round_id)
+         .where(_invitation.c.token_hash == bindparam("token_hash")).with_for_update())
+#: PostgreSQL: the invitation's round, shared (``FOR SHARE``). Closing a round updates its row
+#: first, so a write to its survey waits for a close under way to commit and then reads the
+#: round closed, and a close waits for the writes under way and then releases what they stored.
+#: Without it, a submit that read the round open just before the close took the round, and
+#: committed while the close was releasing, stored a response that was never released.
+_LOCK_ROUND = (select(_round.c.id).where(_round.c.id == bindparam("round_id"))
+               .with_for_update(read=True))
 
 
 def _survey_invitation(row, token: str) -> SurveyInvitation:
@@ -154,13 +161,18 @@ def find_for_writing(token: str) -> SurveyInvitation | None:
     invitation (a save still in flight and the submit, or two submits) run one after the other
     on PostgreSQL, the second seeing what the first committed. Without it, a save that read
     "not submitted" just before the submit committed would leave a draft, answers beside the
-    person, after the submit. SQLite's writers already queue (``BEGIN IMMEDIATE``); there the
-    lock is not needed and not sent.
+    person, after the submit. The round is locked too, shared, so that no write runs while
+    the round closes (``_LOCK_ROUND``). SQLite's writers already queue (``BEGIN IMMEDIATE``),
+    closing rounds included; there the locks are not needed and not sent.
     """
     if not looks_like_token(token):
         return None
-    invitation_id = db.session.scalar(_LOCK, {"token_hash": hash_token(token)})
-    return None if invitation_id is None else read_invitation(invitation_id, token)
+    locked = db.session.execute(_LOCK, {"token_hash": hash_token(token)}).first()
+    if locked is None:
+        return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_LOCK_ROUND, {"round_id": locked.round_id})
+    return read_invitation(locked.id, token)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,19 @@
 """Closing a round releases its sealed responses: all at once, coarsened, and only with the key
 they were sealed under."""
 
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from surveyapp.instrument import load_default
-from surveyapp.models import Draft, PendingResponse, Response, Round, RoundStatus
+from surveyapp.models import Draft, Participation, PendingResponse, Response, Round, RoundStatus
 from surveyapp.rounds.operations import close_due_rounds, close_round
+from surveyapp.rounds.tallies import stored_tallies
+from surveyapp.survey.reading import find_for_writing
 from surveyapp.survey.release import release_responses
+from surveyapp.survey.storage import store_response
 
 pytestmark = pytest.mark.both_databases
 
@@ -89,3 +93,53 @@ def test_rounds_closed_when_due_leave_no_released_answer_in_sqlites_wal(app, cli
     wal = Path(db.engine.url.database + "-wal")
     assert wal.stat().st_size == 0
     assert "could not be truncated" not in caplog.text
+
+
+def test_a_submit_under_way_when_the_round_closes_is_released_and_counted(app, client, db,
+                                                                          open_round):
+    """A submit that has read the round open and not yet committed when HR closes it: the
+    close waits for it, then releases and counts it. (On PostgreSQL the close used to release
+    what it saw and leave the late one pending for ever: stored, never counted.)"""
+    *others, last = open_round.tokens
+    answer_all(client, others)
+    client.post(f"/s/{last}/step/1", data={f"s:{FIRST}": "5", "action": "next"})
+    db.session.rollback()
+    stored, go_on, failures = threading.Event(), threading.Event(), []
+
+    def in_thread(work):
+        def run():
+            try:
+                with app.app_context():
+                    work()
+            except BaseException as error:  # reported by the test, not lost in the thread
+                failures.append(error)
+                stored.set()
+        return threading.Thread(target=run)
+
+    def submit():
+        store_response(find_for_writing(last))
+        stored.set()
+        go_on.wait(10)
+        db.session.commit()
+
+    def close():
+        close_round(db.session.get(Round, open_round.round_id))
+        db.session.commit()
+
+    submitting, closing = in_thread(submit), in_thread(close)
+    submitting.start()
+    assert stored.wait(10) and not failures, failures
+    closing.start()
+    closing.join(1.5)
+    close_waited = closing.is_alive()
+    go_on.set()
+    submitting.join(10)
+    closing.join(30)
+    assert not failures, failures
+    assert close_waited, "the close ran while a submit to its round was under way"
+    db.session.rollback()
+    assert count(db, Participation) == count(db, Response) == len(open_round.tokens)
+    assert count(db, PendingResponse) == 0
+    round_ = db.session.get(Round, open_round.round_id)
+    assert sum(tally.values[0] for tally in stored_tallies(round_).values()) == len(
+        open_round.tokens)
