@@ -2,13 +2,15 @@
 
 The Content Security Policy allows scripts, styles and images from this site only: no inline
 scripts or styles, no framing (``frame-ancestors 'none'``), forms posting only back here.
-Survey pages also send ``Referrer-Policy: no-referrer`` (their URL holds the invitation token);
-reports and exports send ``Cache-Control: no-store`` (set by their blueprints).
+Survey pages also send ``Referrer-Policy: no-referrer`` (their URL holds the invitation token).
+Every page of a signed-in member of staff, and every survey page, sends ``Cache-Control:
+no-store``: no shared cache or browser history keeps what only they may see. Responses that set
+their own caching (static files, the heat-map stylesheet) keep it.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 CSP = "; ".join([
@@ -60,4 +62,7 @@ def register(app: Flask) -> None:
         for name, value in defaults:
             if name.lower() not in present:
                 headers.add(name, value)
+        # Flask-Login keeps the signed-in user's id in the session; reading it loads no user.
+        if "cache-control" not in present and "_user_id" in session:
+            headers["Cache-Control"] = "no-store"
         return response

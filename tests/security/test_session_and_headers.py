@@ -315,3 +315,23 @@ def test_the_links_export_is_never_stored(app, world):
     response = client.submit(f"/rounds/{world.ids['open_round']}/links")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("actor, url", [
+    ("hr", "/teams"), ("hr", "/people"), ("hr", "/rounds"), ("hr", "/users"),
+    ("hr", "/account/password"), ("leader_a", "/my-teams"), ("leader_a", "/account/password"),
+])
+def test_every_signed_in_page_is_never_stored(app, world, actor, url):
+    """Staff pages name people, teams and rates: no shared cache or back button keeps them."""
+    response = signed_in(app, world.emails[actor]).get(url)
+    assert response.status_code == 200, url
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_and_signed_out_pages_keep_their_own_caching(app, client, world):
+    assert client.get("/login").headers.get("Cache-Control") != "no-store"
+    staff = signed_in(app, world.emails["hr"])
+    response = staff.get("/static/app.css")
+    response.close()
+    assert response.status_code == 200
+    assert response.headers.get("Cache-Control") != "no-store"
