@@ -200,6 +200,12 @@ def set_password(user: User, new: str) -> User:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Sign ``user`` out everywhere: bumping ``session_version`` makes every session cookie
+    issued so far, copies included, name a version that is no longer current."""
+    user.session_version += 1
+
+
 def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: ``session_id`` is ``User.get_id()``, "<id>:<session version>".
 

@@ -20,6 +20,7 @@ from .operations import (
     Throttled,
     WrongPassword,
     authenticate,
+    end_sessions,
 )
 
 bp = Blueprint("auth", __name__)
@@ -95,7 +96,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out and forget everything in the session."""
+    """Sign out and forget everything in the session. The session ends on the server too: a
+    copy of the cookie taken before (or the same account signed in elsewhere) no longer works."""
+    if current_user.is_authenticated:
+        end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     _fresh_session()
     flash("You have signed out.", "success")

@@ -237,6 +237,21 @@ def test_signing_out_ends_the_session_and_says_so(client, auth, hr):
     assert client.get("/users").status_code == 302
 
 
+def test_a_session_cookie_copied_before_signing_out_no_longer_works(app, client, auth, hr):
+    """Whoever copied the cookie (a shared computer, a proxy's log) cannot go on as HR."""
+    assert client.get("/users").status_code == 200
+    copied = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/users").status_code == 200
+
+    auth.logout()
+
+    assert thief.get("/users").status_code == 302  # to the sign-in page
+    assert auth.login(hr.email).status_code == 302  # signing in again works
+    assert client.get("/users").status_code == 200
+
+
 def test_signing_out_needs_a_post_with_the_form_token(client, hr):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
