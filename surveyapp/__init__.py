@@ -21,7 +21,7 @@ from . import (
     security,
     survey,
 )
-from .config import DEFAULTS, check_production, database_uri
+from .config import DEFAULTS, check_production, check_secret_key, database_uri, instance_secret_key
 from .database import IdConverter, configure_sqlite
 from .extensions import csrf, db, login_manager, migrate
 from .reports import charts
@@ -69,7 +69,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] == "production"
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    check_secret_key(app.config)
     check_production(app.config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
         # Wrapping app.wsgi_app is Flask's documented way to add WSGI middleware; mypy only sees

@@ -8,10 +8,15 @@ Every key below can be overridden by an environment variable of the same name wi
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import timedelta
+from pathlib import Path
 
-#: The secret key shipped for development; a production app refuses to start with it.
-DEFAULT_SECRET_KEY = "dev-only-change-me"
+#: The development key earlier releases shipped: published, so refused everywhere but in tests.
+PUBLISHED_SECRET_KEY = "dev-only-change-me"
+#: Where a development or demo installation keeps the key made for it (mode 0600).
+SECRET_KEY_FILE = "secret_key"
 
 
 class ConfigurationError(RuntimeError):
@@ -21,7 +26,8 @@ class ConfigurationError(RuntimeError):
 DEFAULTS: dict[str, object] = {
     # "development" or "production". Production insists on a real secret key and secure cookies.
     "ENV": "development",
-    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Empty: outside production, a random key made on first start and kept in instance/secret_key.
+    "SECRET_KEY": "",
     # Empty means: SQLite file instance/surveyapp.sqlite3.
     "SQLALCHEMY_DATABASE_URI": "",
     "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -82,15 +88,50 @@ def database_uri(configured: str, instance_path: str) -> str:
     return configured
 
 
+def instance_secret_key(instance_path: str) -> str:
+    """The key kept in the instance folder, made (64 random hex digits, readable by this user
+    only) on first use. Processes starting together agree: the first file to land wins."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if not path.exists():
+        draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)  # fails if another process made it meanwhile: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigurationError(f"{path} holds no usable key: delete it to have a new one made "
+                                 "(every survey link and open draft changes with it).")
+    return key
+
+
+def check_secret_key(config: dict) -> None:
+    """Refuse the development key earlier releases published, outside the tests.
+
+    :raise ConfigurationError: when ``SECRET_KEY`` is that key.
+    """
+    if config.get("SECRET_KEY") == PUBLISHED_SECRET_KEY and not config.get("TESTING"):
+        raise ConfigurationError(
+            f"SURVEYAPP_SECRET_KEY is {PUBLISHED_SECRET_KEY!r}, a published key: anyone could sign "
+            "sessions with it. Remove it (a random key is then made in the instance folder) or "
+            "set a random one, e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
+
+
 def check_production(config: dict) -> None:
     """Refuse to run a production configuration that is not safe.
 
-    :raise ConfigurationError: with the default or an empty secret key in production.
+    :raise ConfigurationError: with a missing, published or short secret key in production
+        (production sets it explicitly: every host must share one key).
     """
     if config.get("ENV") != "production":
         return
     key = config.get("SECRET_KEY")
-    if not key or key == DEFAULT_SECRET_KEY or len(str(key)) < 32:
+    if not key or key == PUBLISHED_SECRET_KEY or len(str(key)) < 32:
         raise ConfigurationError(
             "SURVEYAPP_SECRET_KEY must be set to a random value of at least 32 characters in "
             "production, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"

@@ -7,6 +7,8 @@ These tests build their own apps; they do not use the suite's shared databases.
 from __future__ import annotations
 
 import os
+import re
+import stat
 import threading
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 import surveyapp.database
 from surveyapp import create_app
-from surveyapp.config import DEFAULT_SECRET_KEY, DEFAULTS, ConfigurationError
+from surveyapp.config import DEFAULTS, PUBLISHED_SECRET_KEY, SECRET_KEY_FILE, ConfigurationError
 from surveyapp.database import sqlite_begin_statement
 from surveyapp.extensions import db
 from surveyapp.models import LoginFailure, Role, User
@@ -44,7 +46,7 @@ def test_defaults_apply_without_instance_config_or_environment(instance):
     app = create_app()
 
     assert app.config["ENV"] == "development"
-    assert app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+    assert app.config["SECRET_KEY"] == (instance / SECRET_KEY_FILE).read_text().strip()
     assert app.config["ORGANISATION_NAME"] == DEFAULTS["ORGANISATION_NAME"]
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance}/surveyapp.sqlite3"
     assert app.config["SESSION_COOKIE_SECURE"] is False
@@ -53,7 +55,7 @@ def test_defaults_apply_without_instance_config_or_environment(instance):
 def test_every_default_is_in_the_app_config(instance):
     app = create_app()
 
-    derived = {"SQLALCHEMY_DATABASE_URI", "SESSION_COOKIE_SECURE"}
+    derived = {"SQLALCHEMY_DATABASE_URI", "SESSION_COOKIE_SECURE", "SECRET_KEY"}
     for key, value in DEFAULTS.items():
         if key not in derived:
             assert app.config[key] == value, key
@@ -108,14 +110,58 @@ def test_test_config_replaces_instance_config(instance):
     assert app.config["ORGANISATION_NAME"] == DEFAULTS["ORGANISATION_NAME"]
 
 
+# --- The secret key --------------------------------------------------------------------------
+
+
+def test_without_a_key_one_is_made_on_first_start_readable_by_this_user_only(instance):
+    first = create_app().config["SECRET_KEY"]
+    key_file = instance / SECRET_KEY_FILE
+
+    assert re.fullmatch(r"[0-9a-f]{64}", first)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert create_app().config["SECRET_KEY"] == first  # kept: links and sessions still work
+    assert [p.name for p in instance.iterdir() if "secret" in p.name] == [SECRET_KEY_FILE]
+
+
+def test_each_installation_gets_a_key_of_its_own(tmp_path, instance, monkeypatch):
+    first = create_app().config["SECRET_KEY"]
+    monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path / "another"))
+
+    assert create_app().config["SECRET_KEY"] != first
+
+
+def test_a_configured_key_is_used_and_none_is_made(instance, monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_SECRET_KEY", REAL_KEY)
+
+    assert create_app().config["SECRET_KEY"] == REAL_KEY
+    assert not (instance / SECRET_KEY_FILE).exists()
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_the_published_development_key_is_refused(instance, monkeypatch, env):
+    monkeypatch.setenv("SURVEYAPP_ENV", env)
+    monkeypatch.setenv("SURVEYAPP_SECRET_KEY", PUBLISHED_SECRET_KEY)
+
+    with pytest.raises(ConfigurationError, match="published key"):
+        create_app()
+
+
+def test_an_unusable_key_file_is_explained(instance):
+    (instance / SECRET_KEY_FILE).write_text("\n")
+
+    with pytest.raises(ConfigurationError, match="delete it"):
+        create_app()
+
+
 # --- Production --------------------------------------------------------------------------------
 
 
-def test_production_refuses_the_default_secret_key(instance, monkeypatch):
+def test_production_needs_a_secret_key_set_explicitly(instance, monkeypatch):
     monkeypatch.setenv("SURVEYAPP_ENV", "production")
 
     with pytest.raises(ConfigurationError, match="SURVEYAPP_SECRET_KEY"):
         create_app()
+    assert not (instance / SECRET_KEY_FILE).exists()
 
 
 def test_production_refuses_a_short_secret_key(instance, monkeypatch):
