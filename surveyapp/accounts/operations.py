@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..auth.operations import PasswordRejected, set_password
@@ -114,7 +115,8 @@ def create_user(*, email: str, name: str, role: str, password: str,
     user_name = _checked_name(name)
     email = checked_email(email)
     teams = _checked_teams(role, teams)
-    problems = password_problems(password, email=email, name=user_name)
+    problems = password_problems(password, email=email, name=user_name,
+                                organisation=current_app.config["ORGANISATION_NAME"])
     if problems:
         raise AccountError(_for_someone_else(problems), "password")
     user = User(email=email, name=user_name, role=role, password_hash=hash_password(password),

@@ -190,7 +190,8 @@ def set_password(user: User, new: str) -> User:
 
     :raise PasswordRejected: ``new`` breaks the password policy.
     """
-    problems = password_problems(new, email=user.email, name=user.name)
+    problems = password_problems(new, email=user.email, name=user.name,
+                                organisation=current_app.config["ORGANISATION_NAME"])
     if problems:
         raise PasswordRejected(problems)
     user.password_hash = hash_password(new)

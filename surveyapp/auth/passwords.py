@@ -2,7 +2,9 @@
 
 The policy follows NIST SP 800-63B and OWASP: at least 8 characters, no upper limit below 128,
 no composition rules, and a refusal of passwords that are common or easy to guess (zxcvbn's
-lists of leaked passwords, words and names, plus the person's own e-mail and name).
+lists of leaked passwords, words and names, plus the person's own e-mail and name and the
+organisation's name), and of the pattern that fills breach lists: a guessable word dressed with
+a year, digits or symbols ("Summer2026!", "Northwind2026!"), which zxcvbn alone rates fair.
 """
 
 from __future__ import annotations
@@ -66,18 +68,36 @@ def burn_verification_time(password: str) -> None:
         hasher.verify(_DUMMY[key], password)
 
 
-def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
-    """Return what is wrong with ``password`` as sentences for the user; empty when it is fine."""
+#: What dresses a word up without making it harder to guess: digits, symbols and spaces at
+#: either end ("2026!", "#1", "!!").
+_DRESSING = re.compile(r"^[\d\W_]+|[\d\W_]+$")
+
+
+def password_problems(password: str, *, email: str = "", name: str = "",
+                      organisation: str = "") -> list[str]:
+    """Return what is wrong with ``password`` as sentences for the user; empty when it is fine.
+
+    ``email``, ``name`` and ``organisation`` are what an attacker would try first for this
+    person: a password built on them is refused.
+    """
     if len(password) < MIN_LENGTH:
         return [f"Your password must be at least {MIN_LENGTH} characters long."]
     if len(password) > MAX_LENGTH:
         return [f"Your password must be {MAX_LENGTH} characters or fewer."]
     local = email.split("@")[0]
-    # The name and the e-mail's words both whole and apart: "HanaReyes", "hana", "reyes".
-    words = [*name.split(), *re.split(r"[^\w]+", local)]
-    candidates = (email, local, name, "".join(name.split()), *words, "surveyapp")
+    # Names and the e-mail's words both whole and apart: "HanaReyes", "hana", "reyes".
+    words = [*name.split(), *organisation.split(), *re.split(r"[^\w]+", local)]
+    candidates = (email, local, name, "".join(name.split()), organisation,
+                  "".join(organisation.split()), *words, "surveyapp")
     user_inputs = [part for part in candidates if part]
     result = zxcvbn(password, user_inputs=user_inputs)
+    core = _DRESSING.sub("", password)
+    if core != password and (not core or zxcvbn(core, user_inputs=user_inputs)["score"] < MIN_SCORE):
+        return [
+            "Choose a less common password. A word with a year, digits or symbols added "
+            f"(like “{_example(organisation)}”) is among the first guesses of any attack. "
+            "A few unrelated words together make a strong one."
+        ]
     if result["score"] < MIN_SCORE:
         advice = result["feedback"].get("warning") or "This password is too easy to guess."
         if not advice.endswith("."):
@@ -87,3 +107,8 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
             "A few unrelated words together make a strong one."
         ]
     return []
+
+
+def _example(organisation: str) -> str:
+    first = organisation.split()[0] if organisation.split() else "Summer"
+    return f"{first}2026!"

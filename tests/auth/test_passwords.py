@@ -110,3 +110,36 @@ def test_a_password_over_128_characters_is_refused():
 
 def test_a_few_unrelated_words_are_accepted():
     assert password_problems("purple monkey dishwasher") == []
+
+
+@pytest.mark.parametrize("password", ["Summer2026!", "Winter2025?", "Welcome2026!", "2026Spring!",
+                                      "Password#1", "Football99!!"])
+def test_a_word_dressed_with_a_year_digits_or_symbols_is_refused(password):
+    (problem,) = password_problems(password)
+
+    assert "A word with a year, digits or symbols added" in problem
+    assert "A few unrelated words together make a strong one." in problem
+
+
+@pytest.mark.parametrize("password", ["Northwind2026!", "northwind services 1", "Services2026"])
+def test_a_password_built_on_the_organisations_name_is_refused(password):
+    problems = password_problems(password, organisation="Northwind Services")
+
+    assert problems
+    assert "Northwind2026!" in problems[0]  # the example speaks of this organisation
+
+
+@pytest.mark.parametrize("password", ["purple monkey dishwasher 7", "Granite-Otter-Lantern!",
+                                      "correct horse battery staple"])
+def test_words_that_are_hard_to_guess_may_carry_digits_and_symbols(password):
+    assert password_problems(password, organisation="Northwind Services") == []
+
+
+def test_hr_cannot_give_an_account_the_organisations_name_as_a_password(app, client, hr):
+    password = f"{app.config['ORGANISATION_NAME'].split()[0]}2026!"
+    page = client.submit("/users/new", {
+        "name": "Lee Park", "email": "lee.park@example.org", "role": "hr",
+        "password": password, "confirm": password,
+    }).get_data(as_text=True)
+
+    assert "is among the first guesses of any attack" in page
