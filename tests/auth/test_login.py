@@ -264,3 +264,17 @@ def test_the_header_of_a_signed_in_page_has_the_sign_out_button(client, hr):
     assert 'action="/logout"' in page
     assert "Sign out" in page
 
+
+
+def test_a_remember_me_cookie_signs_no_one_in(app, client, hr):
+    """The application offers no remember-me: a cookie in Flask-Login's format, even one signed
+    with the secret key, is no way in."""
+    from flask_login.utils import encode_cookie
+
+    with app.test_request_context():
+        remembered = encode_cookie(hr.get_id())
+    stranger = app.test_client()
+    stranger.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), remembered)
+
+    assert stranger.get("/users").status_code == 302  # to the sign-in page
+    assert client.get("/users").status_code == 200  # a session from signing in still works
