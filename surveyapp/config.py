@@ -45,10 +45,15 @@ DEFAULTS: dict[str, object] = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
     "WTF_CSRF_TIME_LIMIT": None,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    # Login throttling: failures allowed per window, per account and per client address.
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
-    "LOGIN_MAX_FAILURES_PER_CLIENT": 20,
-    "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
+    # Sign-in throttling (auth/operations.py).
+    # Failed sign-ins that cost no wait: per account from one client, and per client.
+    "LOGIN_FREE_FAILURES_PER_ACCOUNT": 4,
+    "LOGIN_FREE_FAILURES_PER_CLIENT": 20,
+    # After them, each failure makes the next attempt wait: this long at first, doubling up to
+    # the cap. Failures older than the window are forgotten.
+    "LOGIN_FIRST_DELAY_SECONDS": 5,
+    "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
+    "LOGIN_FAILURE_WINDOW_SECONDS": 60 * 60,
     # Argon2id parameters (OWASP: m >= 19 MiB, t >= 2, p = 1). Memory in KiB.
     "PASSWORD_HASH_TIME_COST": 3,
     "PASSWORD_HASH_MEMORY_COST": 65536,

@@ -185,7 +185,7 @@ class LoginFailure(Model):
     __table_args__ = (Index("ix_login_failure_key_at", "key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "account:<email>" or "client:<address>".
+    #: "account:<email>|<address>" (the account as tried from one client) or "client:<address>".
     key: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

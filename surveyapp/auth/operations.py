@@ -1,14 +1,19 @@
 """Signing in: checking a password, throttling failures, loading the signed-in user.
 
-Failed sign-ins are stored in the database (``LoginFailure``), one row per key: the account
-(``account:<email>``) and the client address (``client:<address>``). Every worker and every
-host behind the proxy therefore counts the same failures. A throttled attempt is refused before
-the password is checked, so that guessing gains nothing; an unknown e-mail address is counted,
-answered and timed exactly like a wrong password, so that the page reveals no accounts.
+Failed sign-ins are stored in the database (``LoginFailure``), one row per key: the account as
+tried from one client address (``account:<email>|<address>``) and the client address on its own
+(``client:<address>``). Every worker and every host behind the proxy therefore counts the same
+failures. After a few free failures each further one makes the next attempt wait, twice as
+long each time up to a cap (``LOGIN_*`` settings): a person who mistypes waits seconds, a
+guesser ever longer. Counting an account per client means that nobody can lock someone else
+out by failing on purpose from elsewhere; the right password from the person's own device is
+never refused for what another client did. A throttled attempt is refused before the password
+is checked, so that guessing gains nothing; an unknown e-mail address is counted, answered and
+timed exactly like a wrong password, so that the page reveals no accounts.
 
 Attempts in flight at the same moment can each pass the check before any of their failures is
 stored, so a burst can exceed a limit by the number of parallel requests; the next attempt
-after it is refused all the same.
+after it waits all the same.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..domain import DomainError
 from ..email_addresses import normalise_email
@@ -59,14 +64,17 @@ class AccountDeactivated(SignInError):
 
 
 class Throttled(SignInError):
-    """Too many recent failures for this account or this client; nothing was checked."""
+    """Too many recent failures for this account from this client, or for this client; nothing
+    was checked. ``seconds``: how long until the next attempt is taken."""
 
     def __init__(self, retry_after: timedelta) -> None:
-        self.minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
-        unit = "minute" if self.minutes == 1 else "minutes"
-        super().__init__(
-            f"Too many failed sign-in attempts. Try again in {self.minutes} {unit}."
-        )
+        self.seconds = max(1, math.ceil(retry_after.total_seconds()))
+        if self.seconds < 60:
+            wait = f"{self.seconds} second{'' if self.seconds == 1 else 's'}"
+        else:
+            minutes = math.ceil(self.seconds / 60)
+            wait = f"{minutes} minute{'' if minutes == 1 else 's'}"
+        super().__init__(f"Too many failed sign-in attempts. Try again in {wait}.")
 
 
 class WrongPassword(Exception):
@@ -89,50 +97,71 @@ def _window() -> timedelta:
     return timedelta(seconds=int(current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"]))
 
 
+def _account_key(email: str) -> str:
+    """The start of every key of the account's failures (one key per client)."""
+    return f"{ACCOUNT_KEY}{normalise_email(email)}|"
+
+
 def _keys(email: str, client: str | None) -> list[tuple[str, int]]:
+    """The keys an attempt counts against, each with its free failures."""
     cfg = current_app.config
+    address = client or UNKNOWN_CLIENT
     return [
-        (ACCOUNT_KEY + normalise_email(email), int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])),
-        (CLIENT_KEY + (client or UNKNOWN_CLIENT), int(cfg["LOGIN_MAX_FAILURES_PER_CLIENT"])),
+        (_account_key(email) + address, int(cfg["LOGIN_FREE_FAILURES_PER_ACCOUNT"])),
+        (CLIENT_KEY + address, int(cfg["LOGIN_FREE_FAILURES_PER_CLIENT"])),
     ]
 
 
-def check_throttle(email: str, client: str | None, now: datetime | None = None) -> None:
-    """Refuse an attempt when the account or the client has had too many recent failures.
+def delay_after(failures: int, free: int) -> timedelta:
+    """How long the next attempt waits after ``failures`` recent ones, ``free`` of them free:
+    nothing at first, then ``LOGIN_FIRST_DELAY_SECONDS``, doubling with each further failure
+    up to ``LOGIN_MAX_DELAY_SECONDS``."""
+    if failures <= free:
+        return timedelta(0)
+    cfg = current_app.config
+    first, cap = int(cfg["LOGIN_FIRST_DELAY_SECONDS"]), int(cfg["LOGIN_MAX_DELAY_SECONDS"])
+    doublings = min(failures - free - 1, 32)  # 2**32 seconds is past any cap
+    return timedelta(seconds=min(cap, first * 2**doublings))
 
-    :raise Throttled: with the time until the oldest counted failure leaves the window.
+
+def check_throttle(email: str, client: str | None, now: datetime | None = None) -> None:
+    """Refuse an attempt that comes before the wait its key's recent failures impose.
+
+    :raise Throttled: with the time left until the attempt would be taken.
     """
     now = _now(now)
     window = _window()
     waits = []
-    for key, limit in _keys(email, client):
-        times = db.session.scalars(
-            select(LoginFailure.at)
+    for key, free in _keys(email, client):
+        count, latest = db.session.execute(
+            select(func.count(), func.max(LoginFailure.at))
             .where(LoginFailure.key == key, LoginFailure.at > now - window)
-            .order_by(LoginFailure.at.desc())
-            .limit(limit)
-        ).all()
-        if len(times) >= limit:
-            # The attempt is allowed again once the limit-th newest failure leaves the window.
-            waits.append(times[-1] + window - now)
+        ).one()
+        if latest is None:
+            continue
+        if latest.tzinfo is None:  # SQLite's MAX() hands back the stored text's value
+            latest = latest.replace(tzinfo=UTC)
+        until = latest + delay_after(count, free)
+        if until > now:
+            waits.append(until - now)
     if waits:
         raise Throttled(max(waits))
 
 
 def record_failure(email: str, client: str | None, now: datetime | None = None) -> None:
-    """Count one failed attempt against the account and the client; purge expired failures."""
+    """Count one failed attempt against the account from this client, and against the
+    client; purge expired failures."""
     now = _now(now)
     db.session.execute(delete(LoginFailure).where(LoginFailure.at <= now - _window()))
-    for key, _limit in _keys(email, client):
+    for key, _free in _keys(email, client):
         db.session.add(LoginFailure(key=key, at=now))
     db.session.flush()
 
 
 def clear_failures(email: str) -> None:
-    """Forget the account's failures (the client's stay counted)."""
-    db.session.execute(
-        delete(LoginFailure).where(LoginFailure.key == ACCOUNT_KEY + normalise_email(email))
-    )
+    """Forget the account's failures, from every client (the clients' own stay counted)."""
+    db.session.execute(delete(LoginFailure).where(
+        LoginFailure.key.startswith(_account_key(email), autoescape=True)))
 
 
 def authenticate(email: str, password: str, client: str | None,

@@ -271,7 +271,8 @@ def test_reactivating_lets_the_user_in_again_but_not_their_old_sessions(db, make
 def test_setting_a_password_replaces_it_ends_sessions_and_lifts_the_lock_out(db, make_user):
     user = make_user(Role.LEADER)
     version = user.session_version
-    db.session.add(LoginFailure(key=f"account:{user.email}", at=datetime.now(UTC)))
+    for client in ("203.0.113.7", "198.51.100.9"):  # the account, tried from two clients
+        db.session.add(LoginFailure(key=f"account:{user.email}|{client}", at=datetime.now(UTC)))
 
     set_user_password(user, GOOD)
 

@@ -38,23 +38,35 @@ def failures(db, key=None):
     return db.session.scalar(query)
 
 
-def test_a_failure_is_counted_for_the_account_and_for_the_client(db, auth, make_user):
+def account_key(email, client="127.0.0.1"):
+    return f"account:{email}|{client}"
+
+
+def test_a_failure_is_counted_for_the_account_from_this_client_and_for_the_client(db, auth,
+                                                                                   make_user):
     user = make_user()
 
     fail(auth, user.email)
 
-    assert failures(db, f"account:{user.email}") == 1
+    assert failures(db, account_key(user.email)) == 1
     assert failures(db, "client:127.0.0.1") == 1
 
 
 def test_an_unknown_email_is_counted_like_a_known_one(db, auth):
     fail(auth, "Nobody@Example.org")
 
-    assert failures(db, "account:nobody@example.org") == 1
+    assert failures(db, account_key("nobody@example.org")) == 1
 
 
-def test_after_five_failures_even_the_right_password_is_refused_with_the_wait(client, auth,
-                                                                              make_user):
+def test_the_first_four_failures_cost_no_wait(auth, make_user):
+    user = make_user()
+    fail(auth, user.email, 4)
+
+    assert auth.login(user.email).status_code == 302
+
+
+def test_after_the_free_failures_even_the_right_password_waits_and_is_told_how_long(
+        client, auth, make_user):
     user = make_user()
     fail(auth, user.email, 5)
 
@@ -62,16 +74,23 @@ def test_after_five_failures_even_the_right_password_is_refused_with_the_wait(cl
 
     page = response.get_data(as_text=True)
     assert response.status_code == 429
-    assert "Too many failed sign-in attempts. Try again in 15 minutes." in page
+    assert "Too many failed sign-in attempts. Try again in 5 seconds." in page
     assert "<title>Error: Sign in" in page
     assert client.get("/users").status_code == 302
 
 
-def test_four_failures_still_let_the_right_password_in(auth, make_user):
+def test_failing_on_purpose_from_elsewhere_locks_no_one_out(client, auth, make_user):
+    """An attacker who knows a colleague's address cannot keep them from signing in."""
     user = make_user()
-    fail(auth, user.email, 4)
+    for _ in range(12):
+        client.submit("/login", {"email": user.email, "password": "not the password"},
+                      environ_base={"REMOTE_ADDR": OTHER_CLIENT})
+    attacker = client.submit("/login", {"email": user.email, "password": TEST_PASSWORD},
+                             environ_base={"REMOTE_ADDR": OTHER_CLIENT})
+    assert attacker.status_code == 429  # the guesser waits, even with the right password
 
-    assert auth.login(user.email).status_code == 302
+    client.submit("/logout", form_url="/login")
+    assert auth.login(user.email).status_code == 302  # the person, from their own device
 
 
 def test_a_throttled_attempt_checks_no_password(auth, make_user, monkeypatch):
@@ -107,13 +126,13 @@ def test_a_throttled_attempt_adds_no_failure(db, auth, make_user):
 
     fail(auth, user.email, 3)
 
-    assert failures(db, f"account:{user.email}") == 5
+    assert failures(db, account_key(user.email)) == 5
 
 
-def test_one_client_is_throttled_after_its_limit_across_accounts(app, client, auth, make_user):
-    app.config["LOGIN_MAX_FAILURES_PER_CLIENT"] = 3
+def test_one_client_waits_after_its_free_failures_across_accounts(app, client, auth, make_user):
+    app.config["LOGIN_FREE_FAILURES_PER_CLIENT"] = 3
     user = make_user()
-    for n in range(3):
+    for n in range(4):
         fail(auth, f"guess{n}@example.org")
 
     response = auth.login(user.email)
@@ -122,10 +141,10 @@ def test_one_client_is_throttled_after_its_limit_across_accounts(app, client, au
     assert "Too many failed sign-in attempts" in response.get_data(as_text=True)
 
 
-def test_another_client_can_still_sign_in_when_one_is_throttled(app, client, auth, make_user):
-    app.config["LOGIN_MAX_FAILURES_PER_CLIENT"] = 3
+def test_another_client_can_still_sign_in_when_one_waits(app, client, auth, make_user):
+    app.config["LOGIN_FREE_FAILURES_PER_CLIENT"] = 3
     user = make_user()
-    for n in range(3):
+    for n in range(4):
         fail(auth, f"guess{n}@example.org")
 
     response = client.submit("/login", {"email": user.email, "password": TEST_PASSWORD},
@@ -134,13 +153,16 @@ def test_another_client_can_still_sign_in_when_one_is_throttled(app, client, aut
     assert response.status_code == 302
 
 
-def test_signing_in_clears_the_accounts_failures_but_not_the_clients(db, auth, make_user):
+def test_signing_in_clears_the_accounts_failures_from_every_client_but_not_the_clients(
+        db, auth, make_user):
     user = make_user()
+    record_failure(user.email, OTHER_CLIENT)
     fail(auth, user.email, 4)
 
     auth.login(user.email)
 
-    assert failures(db, f"account:{user.email}") == 0
+    assert failures(db, account_key(user.email)) == 0
+    assert failures(db, account_key(user.email, OTHER_CLIENT)) == 0
     assert failures(db, "client:127.0.0.1") == 4
 
 
@@ -160,7 +182,7 @@ def test_the_client_address_comes_from_the_proxy_when_one_is_configured(tmp_path
         with proxied.app_context():
             _db.engine.dispose()
 
-    assert keys == {"account:x@example.org", f"client:{CLIENT}"}
+    assert keys == {f"account:x@example.org|{CLIENT}", f"client:{CLIENT}"}
 
 
 # --- Several workers ------------------------------------------------------------------------------
@@ -210,59 +232,74 @@ def test_a_sign_in_on_one_worker_clears_failures_counted_by_another(db, auth, ma
         other.submit("/login", {"email": email, "password": "not the password"})
 
     assert auth.login(email).status_code == 302
-    assert failures(db, f"account:{email}") == 0
+    assert failures(db, account_key(email)) == 0
 
 
-# --- The window -----------------------------------------------------------------------------------
+# --- The waits -----------------------------------------------------------------------------------
 
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def test_the_wait_counts_from_the_oldest_counted_failure(app, db, make_user):
+@pytest.mark.parametrize("count, seconds", [
+    (5, 5), (6, 10), (7, 20), (8, 40), (9, 80), (10, 160), (11, 320), (12, 640), (13, 900),
+    (40, 900),
+])
+def test_each_failure_past_the_free_ones_doubles_the_wait_up_to_the_cap(db, make_user, count,
+                                                                        seconds):
     user = make_user()
-    for minutes_ago in (10, 9, 8, 7, 6):
-        record_failure(user.email, CLIENT, NOW - timedelta(minutes=minutes_ago))
+    for _ in range(count):
+        record_failure(user.email, CLIENT, NOW)
 
     with pytest.raises(Throttled) as raised:
         check_throttle(user.email, CLIENT, NOW)
 
-    assert raised.value.minutes == 5
-    assert str(raised.value) == "Too many failed sign-in attempts. Try again in 5 minutes."
+    assert raised.value.seconds == seconds
 
 
-def test_a_wait_under_a_minute_is_said_as_one_minute(db, make_user):
+def test_the_wait_counts_from_the_latest_failure_and_then_the_attempt_is_taken(db, make_user):
     user = make_user()
-    for _ in range(5):
-        record_failure(user.email, CLIENT, NOW - timedelta(minutes=14, seconds=50))
+    for seconds_ago in (60, 50, 40, 30, 20, 4):  # six: the next attempt waits 10 seconds
+        record_failure(user.email, CLIENT, NOW - timedelta(seconds=seconds_ago))
 
     with pytest.raises(Throttled) as raised:
         check_throttle(user.email, CLIENT, NOW)
+    assert str(raised.value) == "Too many failed sign-in attempts. Try again in 6 seconds."
 
-    assert str(raised.value) == "Too many failed sign-in attempts. Try again in 1 minute."
+    assert authenticate(user.email, TEST_PASSWORD, CLIENT, NOW + timedelta(seconds=6)).id == user.id
 
 
-def test_the_throttle_lifts_when_the_failures_leave_the_window(db, make_user):
+@pytest.mark.parametrize("seconds, said", [
+    (1, "1 second"), (59, "59 seconds"), (60, "1 minute"), (61, "2 minutes"), (900, "15 minutes"),
+])
+def test_the_wait_is_said_in_seconds_then_whole_minutes(seconds, said):
+    assert str(Throttled(timedelta(seconds=seconds))) == (
+        f"Too many failed sign-in attempts. Try again in {said}.")
+
+
+def test_failures_older_than_the_window_are_forgotten(db, make_user):
     user = make_user()
-    for _ in range(5):
-        record_failure(user.email, CLIENT, NOW - timedelta(minutes=15, seconds=1))
+    for _ in range(12):
+        record_failure(user.email, CLIENT, NOW - timedelta(hours=1, seconds=1))
 
-    signed_in = authenticate(user.email, TEST_PASSWORD, CLIENT, NOW)
-
-    assert signed_in.id == user.id
+    assert authenticate(user.email, TEST_PASSWORD, CLIENT, NOW).id == user.id
 
 
-def test_the_window_and_limits_come_from_the_configuration(app, db, make_user):
-    app.config["LOGIN_FAILURE_WINDOW_SECONDS"] = 60
-    app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 2
+def test_the_free_failures_and_the_waits_come_from_the_configuration(app, db, make_user):
+    app.config.update(LOGIN_FREE_FAILURES_PER_ACCOUNT=1, LOGIN_FIRST_DELAY_SECONDS=30,
+                      LOGIN_MAX_DELAY_SECONDS=45)
     user = make_user()
     for _ in range(2):
         with pytest.raises(InvalidCredentials):
             authenticate(user.email, "wrong", CLIENT, NOW)
 
     with pytest.raises(Throttled):
-        authenticate(user.email, TEST_PASSWORD, CLIENT, NOW + timedelta(seconds=59))
-    assert authenticate(user.email, TEST_PASSWORD, CLIENT, NOW + timedelta(seconds=61))
+        authenticate(user.email, TEST_PASSWORD, CLIENT, NOW + timedelta(seconds=29))
+    with pytest.raises(InvalidCredentials):  # taken, and the third failure doubles the wait...
+        authenticate(user.email, "wrong", CLIENT, NOW + timedelta(seconds=30))
+    with pytest.raises(Throttled) as raised:
+        check_throttle(user.email, CLIENT, NOW + timedelta(seconds=30))
+    assert raised.value.seconds == 45  # ...to the cap
 
 
 def test_expired_failures_are_purged_when_a_new_one_is_recorded(db):
@@ -272,5 +309,6 @@ def test_expired_failures_are_purged_when_a_new_one_is_recorded(db):
     record_failure("new@example.org", OTHER_CLIENT, NOW)
 
     keys = set(db.session.scalars(select(LoginFailure.key)))
-    assert "account:old@example.org" not in keys
-    assert {"account:recent@example.org", "account:new@example.org"} <= keys
+    assert account_key("old@example.org", CLIENT) not in keys
+    assert {account_key("recent@example.org", CLIENT),
+            account_key("new@example.org", OTHER_CLIENT)} <= keys
