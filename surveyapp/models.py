@@ -374,6 +374,19 @@ class PendingResponse(Model):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ImportUpload(Model):
+    """A people file HR uploaded, kept between its preview and "Apply these changes": in the
+    database, so that whichever host serves the "Apply" (behind a load balancer) has it."""
+
+    __tablename__ = "import_upload"
+
+    #: Random, carried by the preview page's URL.
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LinkExport(Model):
     """Survey links taken out of the application: the links CSV, ``flask round links``.
 

@@ -1,6 +1,6 @@
 """The people import pages (HR): upload a CSV file, preview what would change, apply it.
 
-The uploaded file waits on the server (``uploads``) between the preview and "Apply these
+The uploaded file waits in the database (``uploads``) between the preview and "Apply these
 changes", never in the session cookie. The preview is a GET that only reads. Applying reads the
 same file back (its SHA-256 must match), parses it and plans again against the directory as it
 is now, and writes only if the plan is still exactly the one the preview showed (same digest);
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from ..access import hr_required
 from ..extensions import db
@@ -25,10 +25,6 @@ from .views import bp
 PREVIEW_ROWS = 500
 EXPIRED = ("That upload has expired or has already been applied. Upload the file again to see "
            "what it would change.")
-
-
-def uploads_folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
 
 
 def plan_for(data: bytes) -> ImportPlan:
@@ -74,10 +70,11 @@ def import_people():
     filename = Path(upload.filename or "").name
     data = upload.read()
     plan = plan_for(data)
-    db.session.rollback()  # the plan only read; end the transaction before writing the file
+    db.session.rollback()  # the plan only read
     if plan.errors:
         return render_upload(form, plan, filename)
-    stored = save_upload(uploads_folder(), data)
+    stored = save_upload(data)
+    db.session.commit()
     return redirect(url_for(".import_preview", token=stored.token, file=filename or None))
 
 
@@ -96,7 +93,7 @@ def render_preview(token: str, data: bytes, plan: ImportPlan, filename: str, cha
 def import_preview(token: str):
     """What the uploaded file would change. Writes nothing."""
     filename = request.args.get("file", "")
-    data = load_upload(uploads_folder(), token)
+    data = load_upload(token)
     if data is None:
         flash(EXPIRED, "warning")
         return redirect(url_for(".import_people"))
@@ -112,7 +109,7 @@ def apply_import_view(token: str):
     """Apply exactly what the preview showed, in one transaction, or show what has changed."""
     filename = request.args.get("file", "")
     form = ApplyImportForm()
-    data = load_upload(uploads_folder(), token, form.sha256.data) if form.validate() else None
+    data = load_upload(token, form.sha256.data) if form.validate() else None
     if data is None:
         flash(EXPIRED, "warning")
         return redirect(url_for(".import_people"))
@@ -124,7 +121,7 @@ def apply_import_view(token: str):
         db.session.rollback()
         return render_preview(token, data, plan, filename, changed=True), 409
     apply_import(plan)
+    discard_upload(token)  # with the changes it made, in one transaction
     db.session.commit()
-    discard_upload(uploads_folder(), token)
     flash(f"Import complete: {plan.summary()}.", "success")
     return redirect(url_for(".teams"))

@@ -1,9 +1,9 @@
-"""Uploaded import files, kept on the server between the preview and "Apply these changes".
+"""Uploaded import files, kept between the preview and "Apply these changes".
 
-Each file is saved as ``<folder>/<token>.csv`` under a random token; the preview page carries
-the token and the file's SHA-256, and applying reads the file back only if both match. Files
-older than ``MAX_AGE`` are removed whenever a new file is saved. Nothing here touches the
-request or the session cookie.
+Each file waits in the database (``ImportUpload``), so that any host can apply what another
+previewed, under a random token; the preview page carries the token and the file's SHA-256,
+and applying reads the file back only if both match. Uploads older than ``MAX_AGE`` are
+removed whenever a new one is saved. Nothing here commits: the caller does.
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+
+from ..extensions import db
+from ..models import ImportUpload
 
 #: How long an upload waits for "Apply these changes".
-MAX_AGE_SECONDS = 24 * 60 * 60
+MAX_AGE = timedelta(hours=24)
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
@@ -30,51 +34,42 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def save_upload(folder: Path, data: bytes) -> StoredUpload:
-    """Save ``data`` under a new random token (and remove expired uploads)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    remove_expired(folder)
-    token = secrets.token_urlsafe(24)
-    path = folder / f"{token}.csv"
-    temporary = folder / f".{token}.tmp"
-    temporary.write_bytes(data)
-    temporary.replace(path)
-    return StoredUpload(token, sha256(data))
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
 
 
-def load_upload(folder: Path, token: str, expected_sha256: str | None = None) -> bytes | None:
-    """Return the saved file, or None when the token is malformed, unknown or expired, or the
+def save_upload(data: bytes, now: datetime | None = None) -> StoredUpload:
+    """Keep ``data`` under a new random token (and remove expired uploads)."""
+    now = _now(now)
+    remove_expired(now)
+    stored = StoredUpload(secrets.token_urlsafe(24), sha256(data))
+    db.session.add(ImportUpload(token=stored.token, sha256=stored.sha256, data=data,
+                                created_at=now))
+    db.session.flush()
+    return stored
+
+
+def load_upload(token: str, expected_sha256: str | None = None,
+                now: datetime | None = None) -> bytes | None:
+    """Return the kept file, or None when the token is malformed, unknown or expired, or the
     content's hash is not ``expected_sha256``."""
     if not TOKEN_RE.match(token or ""):
         return None
-    path = folder / f"{token}.csv"
-    try:
-        if time.time() - path.stat().st_mtime > MAX_AGE_SECONDS:
-            return None
-        data = path.read_bytes()
-    except FileNotFoundError:
+    upload = db.session.get(ImportUpload, token)
+    if upload is None or upload.created_at < _now(now) - MAX_AGE:
         return None
-    if expected_sha256 is not None and not secrets.compare_digest(sha256(data), expected_sha256):
+    if expected_sha256 is not None and not secrets.compare_digest(upload.sha256, expected_sha256):
         return None
-    return data
+    return upload.data
 
 
-def discard_upload(folder: Path, token: str) -> None:
-    """Remove a saved file (after it has been applied)."""
-    if TOKEN_RE.match(token or ""):
-        (folder / f"{token}.csv").unlink(missing_ok=True)
+def discard_upload(token: str) -> None:
+    """Remove a kept file (once it has been applied)."""
+    db.session.execute(delete(ImportUpload).where(ImportUpload.token == token))
 
 
-def remove_expired(folder: Path, now: float | None = None) -> int:
-    """Remove uploads older than ``MAX_AGE_SECONDS``; return how many were removed."""
-    now = time.time() if now is None else now
-    removed = 0
-    # Also temporary files left by a save that was interrupted.
-    for path in [*folder.glob("*.csv"), *folder.glob(".*.tmp")]:
-        try:
-            if now - path.stat().st_mtime > MAX_AGE_SECONDS:
-                path.unlink(missing_ok=True)
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
+def remove_expired(now: datetime | None = None) -> int:
+    """Remove uploads older than ``MAX_AGE``; return how many were removed."""
+    result = db.session.execute(
+        delete(ImportUpload).where(ImportUpload.created_at < _now(now) - MAX_AGE))
+    return getattr(result, "rowcount", 0) or 0

@@ -1,52 +1,64 @@
-"""Uploaded import files kept between the preview and "Apply these changes"."""
+"""Uploaded import files kept between the preview and "Apply these changes", in the database."""
 
-import os
-import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
 
 from surveyapp.directory.uploads import (
-    MAX_AGE_SECONDS,
+    MAX_AGE,
     discard_upload,
     load_upload,
     remove_expired,
     save_upload,
     sha256,
 )
+from surveyapp.models import ImportUpload
+
+pytestmark = pytest.mark.both_databases
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def test_a_saved_file_is_read_back_by_token_and_hash(tmp_path):
-    stored = save_upload(tmp_path, b"email,name,team\n")
-    assert stored.sha256 == sha256(b"email,name,team\n")
-    assert load_upload(tmp_path, stored.token, stored.sha256) == b"email,name,team\n"
+def kept(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(ImportUpload))
 
 
-def test_a_wrong_hash_reads_nothing(tmp_path):
-    stored = save_upload(tmp_path, b"data")
-    assert load_upload(tmp_path, stored.token, "0" * 64) is None
+def test_a_saved_file_is_read_back_by_token_and_hash(db):
+    stored = save_upload(b"email,name,team\n\xff binary too")
+    db.session.commit()
+    assert stored.sha256 == sha256(b"email,name,team\n\xff binary too")
+    assert load_upload(stored.token, stored.sha256) == b"email,name,team\n\xff binary too"
 
 
-def test_a_malformed_token_never_reaches_the_file_system(tmp_path):
-    (tmp_path.parent / "secret.csv").write_bytes(b"secret")
-    assert load_upload(tmp_path, "../secret") is None
-    assert load_upload(tmp_path, "") is None
+def test_a_wrong_hash_or_an_unknown_token_reads_nothing(db):
+    stored = save_upload(b"data")
+    assert load_upload(stored.token, "0" * 64) is None
+    assert load_upload("x" * 32) is None
 
 
-def test_an_expired_file_is_not_read_and_is_removed_on_the_next_save(tmp_path):
-    stored = save_upload(tmp_path, b"old")
-    path = tmp_path / f"{stored.token}.csv"
-    stale = time.time() - MAX_AGE_SECONDS - 1
-    os.utime(path, (stale, stale))
-    assert load_upload(tmp_path, stored.token) is None
-    save_upload(tmp_path, b"new")
-    assert not path.exists()
+def test_a_malformed_token_reads_nothing(db):
+    assert load_upload("../secret") is None
+    assert load_upload("") is None
 
 
-def test_remove_expired_keeps_recent_files(tmp_path):
-    stored = save_upload(tmp_path, b"recent")
-    assert remove_expired(tmp_path) == 0
-    assert (tmp_path / f"{stored.token}.csv").exists()
+def test_an_expired_file_is_not_read_and_is_removed_on_the_next_save(db):
+    old = save_upload(b"old", now=NOW - MAX_AGE - timedelta(seconds=1))
+    assert load_upload(old.token, now=NOW) is None
+    save_upload(b"new", now=NOW)
+    db.session.commit()
+    assert db.session.get(ImportUpload, old.token) is None
+    assert kept(db) == 1
 
 
-def test_discard_removes_the_file(tmp_path):
-    stored = save_upload(tmp_path, b"done")
-    discard_upload(tmp_path, stored.token)
-    assert load_upload(tmp_path, stored.token) is None
+def test_remove_expired_keeps_recent_files(db):
+    stored = save_upload(b"recent", now=NOW - timedelta(hours=23))
+    assert remove_expired(NOW) == 0
+    assert load_upload(stored.token, now=NOW) == b"recent"
+
+
+def test_discard_removes_the_file(db):
+    stored = save_upload(b"done")
+    discard_upload(stored.token)
+    assert load_upload(stored.token) is None
+    assert kept(db) == 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -102,9 +101,9 @@ def world(app: Flask, db, make_team, make_person, make_user) -> World:
     db.session.commit()
 
     data = b"email,name,team\nnew.person@example.test,New Person,Sales\n"
-    w.upload_token = save_upload(Path(app.instance_path) / "imports", data).token
-    # End the read transaction (on SQLite it would hold the write lock against requests).
-    db.session.rollback()
+    w.upload_token = save_upload(data).token
+    # Commit: on SQLite an open transaction would hold the write lock against requests.
+    db.session.commit()
     return w
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +23,8 @@ from werkzeug.test import encode_multipart
 
 from surveyapp.directory.csv_import import NOT_UTF8, parse_people_csv
 from surveyapp.directory.queries import load_tree
-from surveyapp.models import Person, Team, utcnow
+from surveyapp.extensions import db as _db
+from surveyapp.models import ImportUpload, Person, Team, utcnow
 from surveyapp.orgtree import split_path
 
 from ..directory.helpers import text, visible
@@ -71,8 +71,10 @@ def directory(db) -> list[tuple]:
     return [tuple(p) for p in people] + [tuple(t) for t in teams]
 
 
-def stored_uploads(app) -> list[Path]:
-    return sorted((Path(app.instance_path) / "imports").glob("*.csv"))
+def stored_uploads(app) -> list[str]:
+    """The tokens of the uploads kept for a preview."""
+    _db.session.rollback()
+    return sorted(_db.session.scalars(select(ImportUpload.token)))
 
 
 def upload(client, data: bytes, filename: str = "people.csv"):
