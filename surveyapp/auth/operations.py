@@ -139,8 +139,6 @@ def check_throttle(email: str, client: str | None, now: datetime | None = None) 
         ).one()
         if latest is None:
             continue
-        if latest.tzinfo is None:  # SQLite's MAX() hands back the stored text's value
-            latest = latest.replace(tzinfo=UTC)
         until = latest + delay_after(count, free)
         if until > now:
             waits.append(until - now)
