@@ -16,8 +16,9 @@ die() { printf '\nError: %s\n' "$*" >&2; exit 1; }
 # Debian packages the app needs to run (WeasyPrint renders PDFs with Pango; DejaVu is the PDF font).
 SERVE_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 # ... and to run the whole test suite: a real browser, a real PostgreSQL server, PDF tools,
-# and wrk for the benchmark's quick run (tests/test_benchmarks_quick.py).
-TEST_PACKAGES=(chromium postgresql poppler-utils wrk)
+# wrk for the benchmark's quick run (tests/test_benchmarks_quick.py), and a Redis server for the
+# job queue's tests.
+TEST_PACKAGES=(chromium postgresql poppler-utils wrk redis-server)
 
 # package_installed NAME: whether dpkg has NAME installed (cheap: no apt, no network).
 package_installed() {

@@ -23,7 +23,7 @@ from . import (
 )
 from .config import DEFAULTS, check_production, check_secret_key, database_uri, instance_secret_key
 from .database import IdConverter, configure_sqlite
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, jobs, login_manager, migrate
 from .reports import charts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,7 @@ def init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
+    jobs.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -77,6 +77,14 @@ DEFAULTS: dict[str, object] = {
     "MAIL_PASSWORD": "",
     "MAIL_SENDER": "Service survey <survey@example.org>",
     "MAIL_TIMEOUT": 30,
+    # The job queue (surveyapp/jobs): empty is a SQLite file in the instance folder; a Redis
+    # URL (redis://host:6379/0) for production; "immediate" runs each job where it is enqueued.
+    "QUEUE_URL": "",
+    # Keeps the queues of several installations on one Redis apart.
+    "QUEUE_NAME": "surveyapp",
+    # With the SQLite queue: each web server process runs a worker thread and the clock itself.
+    # Set it to false when "flask worker" runs beside the web server instead.
+    "QUEUE_WORKER_IN_WEB": True,
 }
 
 

@@ -27,8 +27,9 @@ from .auth.passwords import hash_password, verify_password
 from .clock import today
 from .demo_results import drift, run_round, team_levels
 from .extensions import db
-from .models import Person, Role, Round, Team, User
+from .models import Person, Role, Round, RoundStatus, Team, User
 from .orgtree import PATH_SEPARATOR
+from .reports.jobs import prepare_reports
 
 SEED = 2026
 DOMAIN = "example.com"
@@ -331,6 +332,12 @@ def seed_demo_command(reset_passwords: bool, no_rounds: bool) -> None:
         )
     summary = seed_demo(reset_passwords, with_rounds=not no_rounds)
     db.session.commit()
+    if summary.rounds_added:
+        # Rendered by the web server's worker (or "flask worker") once it starts.
+        for round_id in db.session.scalars(
+                select(Round.id).where(Round.status == RoundStatus.CLOSED)).all():
+            db.session.rollback()
+            prepare_reports.enqueue(round_id)
     if summary.teams_added or summary.people_added:
         added = (f"{_count(summary.teams_added, 'team')} and "
                  f"{_count(summary.people_added, 'person', 'people')} added now")

@@ -198,7 +198,10 @@ class RoundStatus:
     OPEN = "open"
     CLOSED = "closed"
     ALL = (DRAFT, OPEN, CLOSED)
-    LABELS = {DRAFT: "Draft", OPEN: "Open", CLOSED: "Closed"}
+    #: Never stored: an open round past its closing date, or asked to close, that a job has
+    #: not closed yet (``Round.phase``). It takes no answers and shows no results yet.
+    CLOSING = "closing"
+    LABELS = {DRAFT: "Draft", OPEN: "Open", CLOSING: "Closing", CLOSED: "Closed"}
 
 
 #: The teams HR chose for a round; each includes every team below it.
@@ -241,6 +244,13 @@ class Round(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When HR asked to close the round early: it takes no answers from then on, and a job
+    #: closes it (releasing and tallying the responses takes a while for a large round).
+    close_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why the last attempt to close the round failed (for HR; the job tries again).
+    close_problem: Mapped[str | None] = mapped_column(String(1000))
+    #: When the rendering of the closed round's reports was last queued (``reports/jobs.py``).
+    reports_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     teams: Mapped[list[Team]] = relationship(secondary=round_scope, order_by="Team.name")
     invitations: Mapped[list[Invitation]] = relationship(
@@ -252,6 +262,14 @@ class Round(Model):
 
     def __repr__(self) -> str:
         return f"<Round {self.id} {self.name!r} {self.status}>"
+
+    def phase(self, today: date) -> str:
+        """The status as people see it ``today``: ``RoundStatus.CLOSING`` for an open round
+        past its closing date (or asked to close) that a job has not closed yet."""
+        if self.status == RoundStatus.OPEN and (
+                self.close_requested_at is not None or self.closes_on < today):
+            return RoundStatus.CLOSING
+        return self.status
 
 
 class RoundTeam(Model):
@@ -385,6 +403,28 @@ class ImportUpload(Model):
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoredReport(Model):
+    """A closed round's report of one group (a PDF, or the CSV of its figures), rendered in
+    the background when the round closed, so that a download only reads it.
+
+    The content depends on the round's data, which no longer changes, and on what the
+    ``fingerprint`` sums up (the organisation's name, the report's templates and styles): a
+    stored report whose fingerprint is not today's is not served, and is rendered again.
+    """
+
+    __tablename__ = "stored_report"
+    __table_args__ = (CheckConstraint("kind IN ('pdf', 'csv')", name="kind_known"),)
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    #: The team's id, or 0 for the whole organisation.
+    team_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LinkExport(Model):

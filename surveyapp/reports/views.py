@@ -11,15 +11,15 @@ from flask_login import current_user, login_required
 
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED
-from ..clock import today
 from ..downloads import content_disposition, slug
 from ..extensions import db
+from ..models import Round, RoundTeam
 from ..rounds.link_exports import notice_text, recorded_exports
-from ..rounds.operations import close_due_rounds
 from .access import reportable_rounds, require_report, visible_groups
 from .export import csv_rows, to_csv
 from .pdf import heat_rules, pdf_inputs, render_pdf
 from .queries import load_context, team_report
+from .storage import CSV, PDF, stored_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 #: A download's file name when the round's and the team's names hold no letter or digit.
@@ -37,8 +37,6 @@ def no_store(response):
 @login_required
 def index():
     """Send the user to the newest results they may see, or say why there are none."""
-    if close_due_rounds(today()):
-        db.session.commit()
     rounds = reportable_rounds()
     round_id = request.args.get("round", type=int)
     group_id = request.args.get("team", type=int)
@@ -83,10 +81,13 @@ def csv(round_id: int, team_id: int):
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
     ctx = load_context(target.round)
-    rows = csv_rows(ctx, team_id, ctx.require_tallies(), organisation,
-                    notice=notice_text(recorded_exports(round_id)))
     name = f"{target.round.name}-{ctx.name(team_id, organisation)}"
-    return _download("\ufeff" + to_csv(rows), "text/csv", f"{slug(name, REPORT)}.csv")
+    stored = stored_report(round_id, team_id, CSV)
+    if stored is None:
+        rows = csv_rows(ctx, team_id, ctx.require_tallies(), organisation,
+                        notice=notice_text(recorded_exports(round_id)))
+        stored = ("\ufeff" + to_csv(rows)).encode("utf-8")
+    return _download(stored, "text/csv", f"{slug(name, REPORT)}.csv")
 
 
 @bp.get("/<int:round_id>/<int:team_id>/report.pdf")
@@ -95,10 +96,21 @@ def pdf(round_id: int, team_id: int):
     """The team's report as a PDF (A4)."""
     target = require_report(round_id, team_id)
     organisation = current_app.config["ORGANISATION_NAME"]
-    inputs = pdf_inputs(target.round, team_id, organisation)
-    pdf_bytes = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
-    name = f"{inputs.report.info.name}-{inputs.report.name}"
+    name = f"{target.round.name}-{_group_name(target.round, team_id, organisation)}"
+    pdf_bytes = stored_report(round_id, team_id, PDF)
+    if pdf_bytes is None:  # not rendered yet, or out of date: render it now
+        inputs = pdf_inputs(target.round, team_id, organisation)
+        db.session.rollback()  # end the read transaction before the slow part
+        pdf_bytes = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
     return _download(pdf_bytes, "application/pdf", f"{slug(name, REPORT)}.pdf")
+
+
+def _group_name(round_: Round, group_id: int, organisation: str) -> str:
+    """The group's name as its report gives it (the organisation's name for the whole)."""
+    if group_id == ORGANISATION:
+        return organisation
+    team = db.session.get(RoundTeam, (round_.id, group_id))
+    return team.name if team is not None else REPORT
 
 
 def _download(body: str | bytes, mimetype: str, filename: str):

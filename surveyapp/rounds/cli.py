@@ -22,12 +22,13 @@ from ..directory.queries import load_tree
 from ..extensions import db
 from ..models import Round, RoundStatus, Team
 from ..orgtree import PATH_SEPARATOR, split_path
+from ..reports.jobs import prepare_reports
 from .invitations import send_invitations, send_reminders
+from .jobs import close_if_due, due_round_ids
 from .link_exports import export_links
 from .operations import (
     DEFAULT_MIN_GROUP,
     RoundError,
-    close_due_rounds,
     close_round,
     create_round,
     groups_below_minimum,
@@ -129,14 +130,16 @@ def close_command(round_id):
     except RoundError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
-    click.echo(f"Closed “{round_.name}”.")
+    prepare_reports.enqueue(round_id)
+    click.echo(f"Closed “{round_.name}”. Its reports are queued to be prepared.")
 
 
 @round_group.command("close-due")
 def close_due_command():
-    """Close every open round whose closing date has passed (run daily from cron)."""
-    closed = close_due_rounds(today())
-    db.session.commit()
+    """Close every open round whose closing date has passed, or that HR asked to close.
+
+    A worker does this every minute; this command is for when none runs."""
+    closed = sum(close_if_due(round_id) for round_id in due_round_ids())
     click.echo(f"Closed {closed} round{'' if closed == 1 else 's'}.")
 
 

@@ -16,6 +16,7 @@ from flask import current_app, has_request_context
 from flask_login import current_user
 from sqlalchemy import CursorResult, and_, select, update
 
+from ..clock import today
 from ..extensions import db
 from ..mail import Mailer, MailError, make_message
 from ..models import (
@@ -127,7 +128,7 @@ def _claim(invitation_id: int, *, reminder: bool, batch: int) -> Invitation | No
     """
     invitation = db.session.get(Invitation, invitation_id, with_for_update=True,
                                 populate_existing=True)
-    if invitation is None or invitation.round.status != RoundStatus.OPEN:
+    if invitation is None or invitation.round.phase(today()) != RoundStatus.OPEN:
         return None  # a round that closed meanwhile: its links no longer work
     if not reminder:
         return invitation if invitation.sent_at is None else None
@@ -225,7 +226,7 @@ def send_invitations(round_: Round) -> SendReport:
 
     :raise RoundError: when the round is not open.
     """
-    if round_.status != RoundStatus.OPEN:
+    if round_.phase(today()) != RoundStatus.OPEN:
         raise RoundError("Invitations can only be sent for an open round.")
     return _send(unsent_invitations(round_), reminder=False)
 
@@ -241,7 +242,7 @@ def send_reminders(round_: Round, *, new_batch: bool = True,
 
     :raise RoundError: when the round is not open, or there is no reminder to resume.
     """
-    if round_.status != RoundStatus.OPEN:
+    if round_.phase(today()) != RoundStatus.OPEN:
         raise RoundError("Reminders can only be sent for an open round.")
     resumed = not new_batch
     if new_batch:

@@ -18,7 +18,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import select
 
-from ..clock import local_date
+from ..clock import local_date, today
 from ..extensions import db
 from ..models import LinkExport, Round, RoundStatus, User
 from .invitations import COMMAND_LINE, links_csv_rows
@@ -73,7 +73,7 @@ def export_links(round_: Round, *, user: User | None) -> list[list[str]]:
     round_ = locked
     if round_.status == RoundStatus.DRAFT:
         raise RoundError("A draft round has no links yet: launch it first.")
-    if round_.status != RoundStatus.OPEN:
+    if round_.phase(today()) != RoundStatus.OPEN:
         raise RoundError("This round has closed: its links no longer work, so there is nothing "
                          "to export.")
     rows = list(links_csv_rows(round_))

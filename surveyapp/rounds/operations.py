@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..directory.queries import load_tree
 from ..domain import DomainError
@@ -222,6 +222,21 @@ def close_round(round_: Round) -> Round:
     return round_
 
 
+def request_close(round_: Round) -> Round:
+    """Close an open round to its survey now; a job then closes it (``jobs.py``).
+
+    Updating the round's row waits for the submits under way (each holds the round shared on
+    PostgreSQL), and every submit after it finds the round closed.
+
+    :raise RoundError: when it is not open.
+    """
+    _require(round_, RoundStatus.OPEN, "Only an open round can be closed.")
+    if round_.close_requested_at is None:
+        round_.close_requested_at = utcnow()
+    db.session.flush()
+    return round_
+
+
 def extend_round(round_: Round, closes_on: date, *, today: date) -> Round:
     """Move an open round's closing date later.
 
@@ -229,6 +244,8 @@ def extend_round(round_: Round, closes_on: date, *, today: date) -> Round:
         current closing date and today.
     """
     _require(round_, RoundStatus.OPEN, "Only an open round can be extended.")
+    if round_.phase(today) != RoundStatus.OPEN:
+        raise RoundError("This round has closed: it can no longer be extended.")
     if closes_on <= round_.closes_on:
         raise RoundError(
             f"The new closing date must be after the current one ({round_.closes_on:%-d %B %Y}).",
@@ -249,13 +266,15 @@ def delete_draft(round_: Round) -> None:
 
 
 def close_due_rounds(today: date) -> int:
-    """Close every open round whose closing date has passed; return how many were closed.
+    """Close every open round whose closing date has passed (or that HR asked to close);
+    return how many were closed.
 
     A round that cannot close (its responses do not open, see ``close_round``) stays open and
     is logged; the others close.
     """
     due = db.session.scalars(
-        select(Round).where(Round.status == RoundStatus.OPEN, Round.closes_on < today)
+        select(Round).where(Round.status == RoundStatus.OPEN, or_(
+            Round.closes_on < today, Round.close_requested_at.is_not(None)))
     ).all()
     closed = 0
     for round_ in due:

@@ -2,8 +2,8 @@
 
 Every page here is for HR admins only (``require_hr`` below runs before each view). The rules
 live in operations.py, instrument_edits.py and invitations.py; these views map forms to them,
-commit, and say what happened. Rounds past their closing date are closed on the way in (as well
-as by ``flask round close-due`` from cron), so the pages never show a stale "open".
+commit, and say what happened. No page view writes: a round past its closing date shows as
+closing (``Round.phase``) until the job that runs every minute has closed it (jobs.py).
 """
 
 from __future__ import annotations
@@ -25,20 +25,21 @@ from ..extensions import db
 from ..forms import show_error
 from ..instrument import Instrument
 from ..models import Round, RoundStatus, Team
+from ..reports.storage import readiness
 from .forms import ExtendForm, RemindForm, RoundForm, statements_form
 from .instrument_edits import EditsRefused, StatementEdits, changes_from_published, edit_statements
 from .invitations import SendReport, links_csv, send_invitations, send_reminders
+from .jobs import close as close_job
 from .link_exports import export_links, link_export_on, recorded_exports
 from .operations import (
     RoundError,
-    close_due_rounds,
-    close_round,
     count_invitees,
     create_round,
     delete_draft,
     extend_round,
     groups_below_minimum,
     launch_round,
+    request_close,
     update_draft,
 )
 from .progress import round_counts, round_progress
@@ -57,15 +58,6 @@ def require_hr():
     return None
 
 
-def _close_due() -> None:
-    # Look before writing: on SQLite a GET's read transaction that turns into a write cannot
-    # wait for the lock, and rounds fall due only once a day.
-    now = today()
-    due = select(Round.id).where(Round.status == RoundStatus.OPEN, Round.closes_on < now)
-    if db.session.scalar(due.limit(1)) is not None and close_due_rounds(now):
-        db.session.commit()
-
-
 def _get_round(round_id: int) -> Round:
     """:raise 404: when there is no such round."""
     return db.get_or_404(Round, round_id)
@@ -79,7 +71,13 @@ def long_date(day: date) -> str:
     return f"{day:%-d %B %Y}"
 
 
+def phase(round_: Round) -> str:
+    """The round's status as people see it today (``Round.phase``)."""
+    return round_.phase(today())
+
+
 bp.add_app_template_filter(long_date)
+bp.add_app_template_filter(phase)
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -88,7 +86,6 @@ bp.add_app_template_filter(long_date)
 @bp.get("")
 def index():
     """Every round, newest first, with its response rate."""
-    _close_due()
     page = db.paginate(select(Round).order_by(Round.created_at.desc(), Round.id.desc()),
                        page=page_number(), per_page=ROUNDS_PER_PAGE, error_out=False)
     counts = round_counts(page.items)
@@ -177,10 +174,10 @@ def days_left(closes_on: date, now: date) -> str:
 
 @bp.get("/<int:round_id>")
 def show(round_id: int):
-    _close_due()
     round_ = _get_round(round_id)
     now = today()
-    context = {"round": round_, "today": now, "RoundStatus": RoundStatus}
+    context = {"round": round_, "today": now, "RoundStatus": RoundStatus,
+               "phase": round_.phase(now)}
     if round_.status == RoundStatus.DRAFT:
         instrument = Instrument.from_dict(round_.instrument)
         people, teams = count_invitees(round_)
@@ -192,7 +189,8 @@ def show(round_id: int):
         }
         return render_template("rounds/draft.html", **context)
     context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now),
-                "exports": recorded_exports(round_.id), "link_export_on": link_export_on()}
+                "exports": recorded_exports(round_.id), "link_export_on": link_export_on(),
+                "reports": readiness(round_.id) if round_.status == RoundStatus.CLOSED else None}
     return render_template("rounds/show.html", **context)
 
 
@@ -381,7 +379,7 @@ def links(round_id: int):
                             "Your organisation sends every invitation and reminder from this "
                             "application (the setting LINK_EXPORT is off). Use the round's page "
                             "to send them.")
-    if round_.status != RoundStatus.OPEN:
+    if round_.phase(today()) != RoundStatus.OPEN:
         flash("A draft round has no links yet: launch it first."
               if round_.status == RoundStatus.DRAFT else
               "This round has closed: its links no longer work.", "error")
@@ -408,7 +406,7 @@ def links(round_id: int):
 @bp.route("/<int:round_id>/extend", methods=["GET", "POST"])
 def extend(round_id: int):
     round_ = _get_round(round_id)
-    if round_.status != RoundStatus.OPEN:
+    if round_.phase(today()) != RoundStatus.OPEN:
         flash("Only an open round can be extended.", "error")
         return redirect(url_for(".show", round_id=round_id))
     # A week later, or the calendar's last day for a round that already closes in its last week.
@@ -432,17 +430,19 @@ def extend(round_id: int):
 @bp.route("/<int:round_id>/close", methods=["GET", "POST"])
 def close(round_id: int):
     round_ = _get_round(round_id)
-    if round_.status != RoundStatus.OPEN:
+    if round_.phase(today()) != RoundStatus.OPEN:
         flash("Only an open round can be closed.", "error")
         return redirect(url_for(".show", round_id=round_id))
     if request.method == "POST":
         try:
-            close_round(round_)
+            request_close(round_)
         except RoundError as error:
             db.session.rollback()
             flash(str(error), "error")
             return redirect(url_for(".show", round_id=round_id))
         db.session.commit()
-        flash(f"“{round_.name}” is closed. Its results are ready.", "success")
+        close_job.enqueue(round_.id)
+        flash(f"“{round_.name}” is closed: no one can answer any more. Its responses are being "
+              "tallied and its reports prepared; this page shows when they are ready.", "success")
         return redirect(url_for(".show", round_id=round_id))
     return render_template("rounds/close.html", round=round_, progress=round_progress(round_))

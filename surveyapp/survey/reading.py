@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import Text, and_, bindparam, cast, select
+from sqlalchemy import Text, and_, bindparam, case, cast, select
 
 from ..database import reading_connection
 from ..extensions import db
@@ -75,7 +75,11 @@ _invitation, _round, _person, _draft, _participation = (
 _READ = select(
     _invitation.c.id, _invitation.c.round_id, _invitation.c.person_id, _invitation.c.team_id,
     _invitation.c.nonce,
-    _round.c.name, _round.c.status, _round.c.opens_on, _round.c.closes_on,
+    _round.c.name,
+    # A round HR asked to close is closed to its survey from that moment; a job closes it.
+    case((_round.c.close_requested_at.is_not(None), RoundStatus.CLOSED),
+         else_=_round.c.status).label("status"),
+    _round.c.opens_on, _round.c.closes_on,
     _round.c.min_group_size, _round.c.min_comment_group_size,
     # As text: the key of the parsed survey's cache, not parsed again on every request.
     cast(_round.c.instrument, Text).label("instrument_json"),

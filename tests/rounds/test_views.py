@@ -74,14 +74,26 @@ def test_list_shows_rounds_newest_first_with_response_rates(db, client, hr, org,
     assert "Not launched yet" in page
 
 
-def test_list_closes_rounds_past_their_closing_date(db, client, hr, org, make_round):
+def test_a_round_past_its_date_shows_as_closing_until_the_clock_job_closes_it(
+        db, client, hr, org, make_round):
+    from surveyapp.rounds.jobs import close_due
+
     round_ = make_round([org.sales], launched=True)
     round_.closes_on = today() - timedelta(days=1)
     round_.opens_on = today() - timedelta(days=5)
     db.session.commit()
-    client.get("/rounds")
+    assert '<span class="tag tag--closing">Closing</span>' in text(client.get("/rounds"))
+    page = text(client.get(f"/rounds/{round_.id}"))
+    assert "no one can answer any more" in page and "See the results" not in page
+    assert "Send reminders" not in page and "Close round now" not in page
+    db.session.expire_all()
+    assert db.session.get(Round, round_.id).status == RoundStatus.OPEN  # no page view closed it
+    db.session.rollback()
+    close_due()
     db.session.expire_all()
     assert db.session.get(Round, round_.id).status == RoundStatus.CLOSED
+    page = text(client.get(f"/rounds/{round_.id}"))
+    assert "See the results" in page and "reports of this round" in page
 
 
 # --- creating and editing --------------------------------------------------------------------
@@ -349,7 +361,11 @@ def test_closing_asks_first_then_closes(db, client, hr, org, make_round):
     page = text(response)
     assert "is closed" in page and "See the results" in page
     db.session.expire_all()
-    assert db.session.get(Round, round_.id).status == RoundStatus.CLOSED
+    closed = db.session.get(Round, round_.id)
+    assert closed.status == RoundStatus.CLOSED and closed.close_requested_at is not None
+    assert closed.reports_queued_at is not None  # and the reports were prepared, by a job
+    assert "All 2 reports of this round" in page or "reports of this round" in text(
+        client.get(f"/rounds/{round_.id}"))
 
 
 # --- links CSV -------------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""Reports kept ready: every group's PDF and CSV of a closed round, rendered in the background
+(``jobs.py``) and stored in the database (``StoredReport``), so that a download only reads them.
+
+A stored report is served only while its fingerprint is today's: the organisation's name and
+the code and templates that make reports. Any change to them (a new release, another name)
+makes every stored report out of date: downloads render on demand again, as before the round
+was pre-rendered, and the job that runs by the clock renders them anew in the background.
+Who may download which report is checked before any of this (``access.py``), as for the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..analysis.confidentiality import ORGANISATION
+from ..extensions import db
+from ..models import Round, RoundTeam, StoredReport, utcnow
+from ..rounds.link_exports import notice_text, recorded_exports
+from .export import csv_rows, to_csv
+from .pdf import pdf_inputs, render_pdf
+from .queries import load_context
+
+PDF, CSV = "pdf", "csv"
+KINDS = (PDF, CSV)
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the package's code and the report templates, made once per process."""
+    digest = hashlib.sha256()
+    templates = Path(current_app.root_path).parent / "templates" / "reports"
+    files = sorted(PACKAGE.rglob("*.py")) + sorted(p for p in templates.iterdir() if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(path.parents[1])).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint() -> str:
+    """What a stored report was made from besides the round's data (see the module's text)."""
+    organisation = current_app.config["ORGANISATION_NAME"]
+    return hashlib.sha256(f"{_code_digest()}\n{organisation}".encode()).hexdigest()
+
+
+def stored_report(round_id: int, group_id: int, kind: str) -> bytes | None:
+    """The stored report, or None when there is none of today's fingerprint."""
+    return db.session.scalar(select(StoredReport.content).where(
+        StoredReport.round_id == round_id, StoredReport.team_id == group_id,
+        StoredReport.kind == kind, StoredReport.fingerprint == fingerprint()))
+
+
+def groups(round_id: int) -> list[int]:
+    """The organisation and every team of the round: the groups that have reports."""
+    return [ORGANISATION, *db.session.scalars(
+        select(RoundTeam.team_id).where(RoundTeam.round_id == round_id)
+        .order_by(RoundTeam.path))]
+
+
+def missing_groups(round_id: int) -> list[int]:
+    """The round's groups that lack a current PDF or CSV, in the order of their paths."""
+    complete = set(db.session.scalars(
+        select(StoredReport.team_id)
+        .where(StoredReport.round_id == round_id, StoredReport.fingerprint == fingerprint())
+        .group_by(StoredReport.team_id).having(func.count() == len(KINDS))))
+    return [group for group in groups(round_id) if group not in complete]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How many of a closed round's groups have their reports ready."""
+
+    ready: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.ready >= self.total
+
+
+def readiness(round_id: int) -> Readiness:
+    total = 1 + (db.session.scalar(
+        select(func.count()).select_from(RoundTeam).where(RoundTeam.round_id == round_id)) or 0)
+    return Readiness(total - len(missing_groups(round_id)), total)
+
+
+def render_and_store(round_: Round, group_ids: list[int]) -> int:
+    """Render and store the PDF and CSV of each group that still lacks them; commit after
+    each group. :return: how many groups were rendered."""
+    organisation = current_app.config["ORGANISATION_NAME"]
+    current = fingerprint()
+    ctx = load_context(round_)
+    exports = recorded_exports(round_.id)
+    rendered = 0
+    for group_id in group_ids:
+        if group_id not in missing_groups(round_.id):
+            continue  # another worker did it meanwhile
+        inputs = pdf_inputs(round_, group_id, organisation, ctx)
+        csv_text = "\ufeff" + to_csv(csv_rows(ctx, group_id, ctx.require_tallies(), organisation,
+                                               notice=notice_text(exports)))
+        db.session.rollback()  # no transaction stays open while the PDF renders
+        pdf = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
+        _store(round_.id, group_id, {PDF: pdf, CSV: csv_text.encode("utf-8")}, current)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another worker stored this group first: the same report
+            continue
+        rendered += 1
+    return rendered
+
+
+def _store(round_id: int, group_id: int, contents: dict[str, bytes], current: str) -> None:
+    now = utcnow()
+    for kind, content in contents.items():
+        row = db.session.get(StoredReport, (round_id, group_id, kind))
+        if row is None:
+            db.session.add(StoredReport(round_id=round_id, team_id=group_id, kind=kind,
+                                        content=content, fingerprint=current, rendered_at=now))
+        else:
+            row.content, row.fingerprint, row.rendered_at = content, current, now
