@@ -30,6 +30,7 @@ from surveyapp.models import Person, Role, Team, User
 
 from . import profiles  # noqa: F401 - registers and loads the Hypothesis profile
 from .pgcluster import create_database, drop_database, start_cluster
+from .redisserver import start_redis
 
 DATABASES = ("sqlite", "postgresql")
 DB_CHOICES = ("marked", "both", *DATABASES)
@@ -158,6 +159,16 @@ def pg_cluster(worker_id):
 
 
 @pytest.fixture(scope="session")
+def redis_server():
+    """A Redis server of this test process's own (``.url``: its unix socket), for the queue."""
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def database_url(request, tmp_path_factory) -> Iterator[str]:
     """The URL of an empty database with the models' schema, one per database kind
     (``request.param``, set by ``pytest_generate_tests``)."""
@@ -179,8 +190,6 @@ def _test_config(url: str) -> dict:
         "SECRET_KEY": "test-secret-key-test-secret-key-0123456789",
         "SQLALCHEMY_DATABASE_URI": url,
         "BASE_URL": "http://survey.example.test",
-        # Jobs run where they are enqueued (after the request); tests/jobs/ runs real queues.
-        "QUEUE_URL": "immediate",
         # Cheap hashing keeps the suite fast; production strength is tested on DEFAULTS.
         "PASSWORD_HASH_TIME_COST": 1,
         "PASSWORD_HASH_MEMORY_COST": 1024,
@@ -222,12 +231,26 @@ TEMPLATES_COMPILED = _CompiledTemplates()
 
 
 @pytest.fixture
-def app(database_url, tmp_path, monkeypatch) -> Iterator[Flask]:
+def queue_url() -> str:
+    """The app's ``QUEUE_URL``: jobs run where they are enqueued, unless a module overrides
+    this fixture (tests/jobs/: Redis, or the SQLite queue file)."""
+    return "immediate"
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    """Settings a module's tests need besides the usual ones (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, queue_url, app_settings, tmp_path, monkeypatch) -> Iterator[Flask]:
     for key in list(os.environ):
         if key.startswith("SURVEYAPP_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(_test_config(database_url))
+    app = create_app(_test_config(database_url) | {
+        "QUEUE_URL": queue_url, "QUEUE_NAME": f"test-{tmp_path.name}"} | app_settings)
     app.test_client_class = FormClient
     app.jinja_env.bytecode_cache = TEMPLATES_COMPILED
     yield app

@@ -35,7 +35,9 @@ class AppQueue:
         self.mode = mode(app.config["QUEUE_URL"])
         self.huey = make_huey(app)
         self.tasks = register(app, self.huey)
-        start_worker_in_web(app, self.huey)
+        #: The worker a web server process runs itself, once started (see below).
+        self.web_consumer: Consumer | None = None
+        start_worker_in_web(app, self)
 
     def enqueue(self, declared: Job, *args, **kwargs) -> None:
         self.tasks[declared.name](*args, **kwargs)
@@ -156,21 +158,19 @@ class WebConsumer(Consumer):
         return None
 
 
-def start_worker_in_web(app: Flask, huey: Huey | None) -> None:
+def start_worker_in_web(app: Flask, queue: AppQueue) -> None:
     """With the SQLite queue and ``QUEUE_WORKER_IN_WEB``, have each web server process run a
     worker thread and the clock, from its first request (so not in CLI commands)."""
     app.teardown_request(run_jobs_after_request)
-    if huey is None or mode(app.config["QUEUE_URL"]) != "sqlite" \
-            or not app.config["QUEUE_WORKER_IN_WEB"]:
+    if queue.huey is None or queue.mode != "sqlite" or not app.config["QUEUE_WORKER_IN_WEB"]:
         return
-    started = threading.Lock()
-    consumers: list[WebConsumer] = []
+    starting = threading.Lock()
 
     @app.before_request
     def start_consumer() -> None:
-        if consumers or not started.acquire(blocking=False):
+        if queue.web_consumer is not None or not starting.acquire(blocking=False):
             return
-        consumer = WebConsumer(huey, workers=1, worker_type="thread", max_delay=2.0)
+        consumer = WebConsumer(queue.huey, workers=1, worker_type="thread", max_delay=2.0)
         consumer.start()
-        consumers.append(consumer)
+        queue.web_consumer = consumer
         atexit.register(consumer.stop, graceful=False)

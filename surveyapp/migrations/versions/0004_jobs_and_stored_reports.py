@@ -4,9 +4,10 @@ Revision ID: 0004
 Revises: 0003
 
 ``round.close_requested_at``: HR's "Close round now" takes effect at once and a job does the
-closing, and ``round.close_problem`` says why it could not. ``round.reports_queued_at`` and ``stored_report``: every report of a closed round is
-rendered in the background and kept, so that a download only reads it. Rounds closed before
-this migration have no stored reports: the job that runs by the clock renders them.
+closing; ``round.close_problem`` says why it could not. ``round.reports_queued_at`` and
+``stored_report``: every report of a closed round is rendered in the background and kept, so
+that a download only reads it. Rounds closed before this migration have no stored reports:
+the job that runs by the clock renders them.
 """
 
 import sqlalchemy as sa
