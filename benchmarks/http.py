@@ -112,12 +112,16 @@ class Gunicorn:
 
 
 def run_wrk(url: str, settings: LoadSettings, mode: str = "plain", tokens: Path | None = None,
-            expected: int = 200, seconds: int | None = None) -> LoadResult:
-    """Run wrk against ``url`` for ``seconds`` (default: the settings') and parse its report."""
+            expected: int = 200, seconds: int | None = None,
+            headers: dict[str, str] | None = None) -> LoadResult:
+    """Run wrk against ``url`` for ``seconds`` (default: the settings') and parse its report;
+    ``headers`` go with every request (e.g. a session cookie)."""
     seconds = seconds or settings.seconds
     command = [wrk_path(), "-t", str(settings.threads), "-c", str(settings.connections),
-               "-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--",
-               mode, str(tokens or ""), str(expected), str(settings.threads)]
+               "-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA)]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    command += [url, "--", mode, str(tokens or ""), str(expected), str(settings.threads)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr or out.stdout}")

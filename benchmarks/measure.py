@@ -13,6 +13,7 @@ import json
 import os
 import random
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,19 +22,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import session
 from flask_login import login_user
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
 
 from surveyapp import create_app
 from surveyapp.analysis.confidentiality import ORGANISATION
 from surveyapp.directory.queries import load_tree
 from surveyapp.extensions import db
-from surveyapp.models import Person, Round, RoundTeam, User
+from surveyapp.models import Person, Round, RoundTeam, StoredReport, User
 from surveyapp.reports import views as report_views
 from surveyapp.reports.cli import file_names, usable_cores
+from surveyapp.reports.jobs import prepare_reports
 from surveyapp.reports.pdf import pdf_inputs, render_pdf
 from surveyapp.reports.queries import load_context, team_report
+from surveyapp.reports.storage import missing_groups, render_and_store
 from surveyapp.rounds.tallies import store_tallies
+from tests.redisserver import start_redis
 
 from .build import HR_EMAIL, Manifest, bench_config, migrate
 
@@ -343,3 +348,88 @@ def imports(bench_url: str, empty_url: str, folder: Path, instance: Path) -> dic
         "first": flask_command(empty_url, instance, "import-people", str(first)),
         "refresh": flask_command(bench_url, instance, "import-people", str(refresh)),
     }
+
+
+# --- Reports kept ready: pre-rendered at close on the queue, then served from storage -------------
+
+
+@dataclass(frozen=True)
+class Prerender:
+    groups: int
+    seconds: float
+    workers: int
+
+    @property
+    def per_core(self) -> float:
+        return self.groups / self.seconds / self.workers
+
+
+def stored_reports(app, round_id: int) -> int:
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(StoredReport)
+                                  .where(StoredReport.round_id == round_id))
+        db.session.remove()
+    return count
+
+
+def prerender(url: str, manifest: Manifest, instance: Path, log: Callable[[str], None],
+              workers: int = 2) -> Prerender:
+    """Every report of a closed round (the organisation's and every team's, PDF and CSV), as
+    closing queues them: ``prepare_reports`` on a real Redis, rendered by ``flask worker``
+    processes; timed from the workers' start to the last report stored."""
+    round_id = manifest.closed_round_ids[-1]
+    redis = start_redis()
+    try:
+        env = cli_env(url, instance) | {"SURVEYAPP_QUEUE_URL": redis.url,
+                                        "SURVEYAPP_QUEUE_NAME": "bench"}
+        app = create_app(bench_config(url) | {"QUEUE_URL": redis.url, "QUEUE_NAME": "bench"})
+        with app.app_context():
+            db.session.execute(delete(StoredReport).where(StoredReport.round_id == round_id))
+            db.session.commit()
+            groups = len(missing_groups(round_id))
+            db.session.rollback()
+            prepare_reports.enqueue(round_id)
+            db.session.remove()
+        started = time.perf_counter()
+        worker_log = open(instance / "worker.log", "ab")  # noqa: SIM115 (closed below)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "surveyapp", "worker", "--workers",
+             str(workers)], cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        try:
+            last_log = started
+            while (stored := stored_reports(app, round_id)) < 2 * groups:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the worker exited; see {instance / 'worker.log'}")
+                if time.perf_counter() - last_log > 60:
+                    last_log = time.perf_counter()
+                    log(f"    {stored // 2:,} of {groups:,} groups rendered")
+                time.sleep(0.5)
+            seconds = time.perf_counter() - started
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=60)
+            worker_log.close()
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        redis.stop()
+    return Prerender(groups, seconds, workers)
+
+
+def session_cookie(app, user_id: int, user_agent: str) -> str:
+    """The session cookie of ``user_id`` signed in from 127.0.0.1 with this User-Agent (what
+    the load generator sends), as the sign-in page would set it."""
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1",
+                                                "HTTP_USER_AGENT": user_agent}):
+        login_user(db.session.get(User, user_id))
+        session.permanent = True
+        return app.session_interface.get_signing_serializer(app).dumps(dict(session))
+
+
+def ensure_stored(app, round_id: int, group_id: int) -> None:
+    """Render and store the group's reports if a pre-render has not."""
+    with app.app_context():
+        if group_id in missing_groups(round_id):
+            render_and_store(db.session.get(Round, round_id), [group_id])
+        db.session.remove()

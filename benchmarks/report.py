@@ -88,6 +88,13 @@ ROWS = (
         lambda r: f"{r['bulk'].per_core:.2f} PDF/s per core ({r['bulk'].pdfs} in "
                   f"{r['bulk'].seconds:.0f} s, {r['bulk'].jobs} workers)",
         "≥ 1 PDF/s per core", lambda r, d: r["bulk"].per_core >= 1.0),
+    Row("Reports pre-rendered at close (queue, 2 workers)",
+        lambda r: f"{r['prerender'].per_core:.2f} PDF/s per core ({r['prerender'].groups:,} "
+                  f"groups in {r['prerender'].seconds:,.0f} s)",
+        "≥ 1.5 PDF/s per core", lambda r, d: r["prerender"].per_core >= 1.5),
+    Row("Stored team PDF download", lambda r: f"{_load(r['stored'])} · {r['stored'].errors} errors",
+        "p95 ≤ 100 ms, 0 errors",
+        lambda r, d: r["stored"].p95_ms <= 100 and r["stored"].errors == 0),
     Row("People import, first", lambda r: f"{r['import']['first']:.1f} s "
                                           f"({r['import']['rows']:,} rows)",
         "≤ 30 s", lambda r, d: r["import"]["first"] <= 30),

@@ -24,7 +24,7 @@ from .databases import Postgres, open_cache, sqlite_copy
 from .organisation import FULL, QUICK, Sizes
 
 #: The measurements, in the order they run (``--only`` picks some).
-STEPS = ("grid", "pdf", "bulk", "get", "import")
+STEPS = ("grid", "pdf", "bulk", "prerender", "stored", "get", "import")
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,14 @@ def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
     def bulk() -> None:
         results["bulk"] = measure.bulk(url, manifest, p.bulk, folder / "pdfs", instance)
 
+    def prerender() -> None:
+        results["prerender"] = measure.prerender(url, manifest, instance, log)
+        log(f"    {results['prerender'].per_core:.2f} PDF/s per core")
+
+    def stored() -> None:
+        results["stored"] = stored_download(p, manifest, url, team.team_id, folder)
+        log(f"    stored PDF p95 {results['stored'].p95_ms:.0f} ms")
+
     def load_runs() -> None:
         results.update(survey_load(p, manifest, url, folder))
 
@@ -150,6 +158,8 @@ def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
     step("grid", aggregation)
     step("pdf", pdf)
     step("bulk", bulk)
+    step("prerender", prerender)
+    step("stored", stored)
     step("get", load_runs)
     step("import", imports)
     return results
@@ -163,6 +173,32 @@ def reopen_survey(url: str, manifest: Manifest) -> None:
         conn.execute(update(Round).where(Round.id == manifest.open_round_id).values(
             opens_on=day - timedelta(days=1), closes_on=day + timedelta(days=30)))
     engine.dispose()
+
+
+#: What the load generator says it is; the session cookie is made for it (sessions are bound to
+#: the client's address and User-Agent).
+USER_AGENT = "surveyapp-benchmark"
+
+
+def stored_download(p: Plan, manifest: Manifest, url: str, team_id: int,
+                    folder: Path) -> http.LoadResult:
+    """HR downloading a closed round's team PDF, stored when the round closed, through the
+    same gunicorn as the load runs."""
+    round_id = manifest.closed_round_ids[-1]
+    app = measure.bench_app(url)
+    measure.ensure_stored(app, round_id, team_id)
+    with app.app_context():
+        cookie = measure.session_cookie(app, 1, USER_AGENT)
+    env = {"SURVEYAPP_DATABASE_URL": url, "SURVEYAPP_SECRET_KEY": SECRET_KEY,
+           "SURVEYAPP_ENV": "production", "SURVEYAPP_QUEUE_URL": "immediate",
+           "SURVEYAPP_INSTANCE_PATH": os.environ["SURVEYAPP_INSTANCE_PATH"]}
+    headers = {"Cookie": f"session={cookie}", "User-Agent": USER_AGENT}
+    target = f"/reports/{round_id}/{team_id}/report.pdf"
+    settings = p.load
+    with http.Gunicorn("wsgi:app", settings.workers, env, folder / "gunicorn.log") as server:
+        http.run_wrk(server.base_url + target, settings, headers=headers,
+                     seconds=max(1, settings.seconds // 4))
+        return http.run_wrk(server.base_url + target, settings, headers=headers)
 
 
 def survey_load(p: Plan, manifest: Manifest, url: str, folder: Path) -> dict:
@@ -250,6 +286,13 @@ def notes(p: Plan, manifest: Manifest, team: measure.MeasuredTeam | None) -> lis
         f"**Bulk PDFs**: `flask report ROUND --all-teams` rendering {p.bulk} teams spread "
         "evenly over the tree (the others are skipped as already written), one worker per "
         "core; wall time including start-up, divided by the workers.",
+        "**Reports pre-rendered at close**: what closing a round queues: the PDF and the CSV "
+        "of the organisation and of every team of the newer closed round, on a Redis queue "
+        "(a redis-server of the benchmark's own), rendered by `flask worker --workers 2` (two "
+        "processes); from the workers' start to the last report stored, divided by the workers.",
+        "**Stored team PDF download**: HR downloading the measured team's PDF of the newer "
+        "closed round, stored when it closed, through the same gunicorn and wrk settings as the "
+        "load runs: sign-in check, access check and the stored file read from the database.",
         "**People import**: `flask import-people` with the whole directory as CSV: *first* "
         "into an empty database (every person and team new), *refresh* into the benchmark "
         "database (1% joiners, 2% changed role, 1% moved team, the rest unchanged).",

@@ -41,6 +41,8 @@ def worker_command(workers: int | None, use_threads: bool, no_clock: bool) -> No
                    "false when this worker is to do all the work.", err=True)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+    for chatty in ("weasyprint", "fontTools"):  # a line per page laid out, per font subset
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     @jobs.huey.on_startup()
     def fresh_connections() -> None:

@@ -12,8 +12,9 @@ neutral_pct,unfavourable_pct,notice``, no byte-order mark; stdout without --outp
 export.py) is a contract for scripts; its ``notice`` column, like a line on stderr and the PDF,
 says when the round's survey links were exported.
 
-``--all-teams`` writes the organisation's PDF and every team's into DIR, one worker process per
-core; each worker builds its own app, so no database connection crosses a process boundary.
+``--all-teams`` writes the organisation's PDF and every team's into DIR: those prepared when
+the round closed (``storage.py``) at once, the others rendered by one worker process per core;
+each worker builds its own app, so no database connection crosses a process boundary.
 Files are named after the team's path ("Operations-Customer-Care.pdf"; the organisation's is
 "<organisation>-whole-organisation.pdf"). Every file is written under a temporary name and
 renamed once complete, so a file that exists is finished: a second run skips it, and an
@@ -46,6 +47,7 @@ from ..rounds.link_exports import notice_text, recorded_exports
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
+from .storage import PDF, stored_report
 
 
 @dataclass(frozen=True)
@@ -200,15 +202,21 @@ def write_all_teams(round_: Round, ctx: RoundContext, organisation: str, folder:
     pending = [Job(round_.id, group_id, os.path.join(folder, name))
                for group_id, name in names.items()
                if not os.path.exists(os.path.join(folder, name))]
+    copied = copy_stored(pending)
+    pending = [job for job in pending if job.path not in copied]
     # Largest groups first: a group's PDF grows with its people (their ideas) and its teams
     # (its heatmap), from a dozen pages to hundreds, so the long ones start at once and the
     # short ones fill in, instead of one long PDF keeping a worker busy after the rest are done.
     invited = {group_id: ctx.invited(group_id) for group_id in names}
     pending.sort(key=lambda job: (-invited[job.group_id], job.path))
-    done = len(names) - len(pending)
+    done = len(names) - len(pending) - len(copied)
     db.session.rollback()  # the workers read on their own connections
+    if copied:
+        click.echo(f"Wrote {len(copied)} PDF{'' if len(copied) == 1 else 's'} prepared when "
+                   "the round closed.", err=True)
     if not pending:
-        click.echo(f"All {len(names)} PDFs are already in {folder}: nothing to do.", err=True)
+        click.echo(f"All {len(names)} PDFs are already in {folder}: nothing to do."
+                   if not copied else f"All {len(names)} PDFs are in {folder}.", err=True)
         return
     failures = []
     context = multiprocessing.get_context("spawn")
@@ -228,6 +236,18 @@ def write_all_teams(round_: Round, ctx: RoundContext, organisation: str, folder:
     if failures:
         raise click.ClickException("These PDFs failed; run the command again to retry them:\n  "
                                    + "\n  ".join(failures))
+
+
+def copy_stored(jobs: list[Job]) -> set[str]:
+    """Write the PDFs of these jobs that were stored when the round closed (and are current:
+    ``storage.py``); return their paths."""
+    copied = set()
+    for job in jobs:
+        pdf = stored_report(job.round_id, job.group_id, PDF)
+        if pdf is not None:
+            write_output(job.path, pdf)
+            copied.add(job.path)
+    return copied
 
 
 def worker_config() -> dict:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,10 +35,13 @@ def worker_environment(app: Flask, **overrides: str) -> dict[str, str]:
 
 @contextmanager
 def running_worker(app: Flask, *args: str, **env: str) -> Iterator[subprocess.Popen]:
-    """A worker process on ``app``'s queue until the block ends (then stopped, gracefully)."""
+    """A worker process on ``app``'s queue until the block ends (then stopped, gracefully).
+    Its log goes to a file (a pipe nobody reads would stop it once full), printed at the end,
+    which pytest shows when the test fails."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed once the worker has stopped)
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "surveyapp", "worker", *args],
-        env=worker_environment(app, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=worker_environment(app, **env), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
         yield process
@@ -49,9 +53,9 @@ def running_worker(app: Flask, *args: str, **env: str) -> Iterator[subprocess.Po
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        if process.stdout is not None:
-            print(process.stdout.read().decode(errors="replace"))  # shown if the test fails
-            process.stdout.close()
+        log.seek(0)
+        print(log.read().decode(errors="replace"))
+        log.close()
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "") -> object:

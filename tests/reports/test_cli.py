@@ -179,3 +179,24 @@ def test_file_names_stay_unique_when_paths_make_the_same_name():
                      2: "Sales-Accounts-2.pdf"}
     assert len({n.casefold() for n in names.values()}) == len(names)
     assert os.sep not in "".join(names.values())
+
+
+def test_all_teams_writes_the_pdfs_prepared_at_close_and_renders_only_the_rest(
+        db, runner, closed_round, out):
+    from sqlalchemy import delete
+
+    from surveyapp.models import StoredReport
+    from surveyapp.reports.jobs import prepare_reports
+
+    prepare_reports(closed_round.round_id)
+    db.session.execute(delete(StoredReport).where(StoredReport.team_id == 0))
+    db.session.commit()
+    sales = db.session.get(StoredReport, (closed_round.round_id, closed_round.teams["Sales"], "pdf"))
+    stored_sales = sales.content
+    db.session.rollback()
+    result = report(runner, closed_round.round_id, "--all-teams", "--output", out)
+    assert result.exit_code == 0, result.output
+    assert "Wrote 6 PDFs prepared when the round closed" in result.output
+    assert "Wrote 1 PDF to" in result.output  # the organisation's, rendered now
+    assert (out / "Sales.pdf").read_bytes() == stored_sales
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
