@@ -32,11 +32,11 @@ from surveyapp.directory.queries import load_tree
 from surveyapp.extensions import db
 from surveyapp.models import Person, Round, RoundTeam, StoredReport, User
 from surveyapp.reports import views as report_views
-from surveyapp.reports.cli import file_names, usable_cores
+from surveyapp.reports.cli import usable_cores
 from surveyapp.reports.jobs import prepare_reports
 from surveyapp.reports.pdf import pdf_inputs, render_pdf
 from surveyapp.reports.queries import load_context, team_report
-from surveyapp.reports.storage import missing_groups, render_and_store
+from surveyapp.reports.storage import file_names, missing_groups, render_and_store
 from surveyapp.rounds.tallies import store_tallies
 from tests.redisserver import start_redis
 

@@ -39,7 +39,6 @@ from flask.cli import with_appcontext
 
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import RoundContext
-from ..downloads import slug
 from ..extensions import db
 from ..models import Round, RoundStatus
 from ..orgtree import PATH_SEPARATOR, split_path
@@ -47,7 +46,7 @@ from ..rounds.link_exports import notice_text, recorded_exports
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
-from .storage import PDF, stored_report
+from .storage import PDF, file_names, stored_report
 
 
 @dataclass(frozen=True)
@@ -140,24 +139,6 @@ def find_team(ctx: RoundContext, path: str) -> int:
     if close:
         message += f" Did you mean “{ctx.teams[by_path[close[0]]].path}”?"
     raise click.BadParameter(message, param_hint="--team")
-
-
-def file_names(ctx: RoundContext, organisation: str) -> dict[int, str]:
-    """The PDF file name of the organisation and of every team, in tree order.
-
-    A team's name is the slug of its path; where two slugs collide (also when the file system
-    ignores case), the later team's name ends with its id, so every name is unique and stable.
-    """
-    names = {ORGANISATION: f"{slug(organisation, 'report')}-whole-organisation.pdf"}
-    taken = {names[ORGANISATION].casefold()}
-    for team_id in ctx.subtree(ORGANISATION):
-        base = slug(ctx.teams[team_id].path, "report")
-        name = f"{base}.pdf"
-        if name.casefold() in taken:
-            name = f"{base}-{team_id}.pdf"
-        taken.add(name.casefold())
-        names[team_id] = name
-    return names
 
 
 def usable_cores() -> int:

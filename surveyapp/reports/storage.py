@@ -11,6 +11,9 @@ Who may download which report is checked before any of this (``access.py``), as 
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..analysis.confidentiality import ORGANISATION
+from ..analysis.report import RoundContext
+from ..downloads import slug
 from ..extensions import db
 from ..models import Round, RoundTeam, StoredReport, utcnow
 from ..rounds.link_exports import notice_text, recorded_exports
@@ -48,6 +53,24 @@ def fingerprint() -> str:
     """What a stored report was made from besides the round's data (see the module's text)."""
     organisation = current_app.config["ORGANISATION_NAME"]
     return hashlib.sha256(f"{_code_digest()}\n{organisation}".encode()).hexdigest()
+
+
+def file_names(ctx: RoundContext, organisation: str) -> dict[int, str]:
+    """The PDF file name of the organisation and of every team, in tree order.
+
+    A team's name is the slug of its path; where two slugs collide (also when the file system
+    ignores case), the later team's name ends with its id, so every name is unique and stable.
+    """
+    names = {ORGANISATION: f"{slug(organisation, 'report')}-whole-organisation.pdf"}
+    taken = {names[ORGANISATION].casefold()}
+    for team_id in ctx.subtree(ORGANISATION):
+        base = slug(ctx.teams[team_id].path, "report")
+        name = f"{base}.pdf"
+        if name.casefold() in taken:
+            name = f"{base}-{team_id}.pdf"
+        taken.add(name.casefold())
+        names[team_id] = name
+    return names
 
 
 def stored_report(round_id: int, group_id: int, kind: str) -> bytes | None:
@@ -126,3 +149,35 @@ def _store(round_id: int, group_id: int, contents: dict[str, bytes], current: st
                                         content=content, fingerprint=current, rendered_at=now))
         else:
             row.content, row.fingerprint, row.rendered_at = content, current, now
+
+
+class _Chunks(io.RawIOBase):
+    """A write-only stream that keeps what is written until taken (for a streamed ZIP)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> Iterator[bytes]:
+        chunks, self.chunks = self.chunks, []
+        return iter(chunks)
+
+
+def zipped(round_id: int, names: dict[int, str]) -> Iterator[bytes]:
+    """The stored PDFs of these groups (id: file name) as a ZIP file, a piece at a time.
+    PDFs are compressed already, so they are stored as they are."""
+    sink = _Chunks()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for group_id, name in names.items():
+            pdf = stored_report(round_id, group_id, PDF)
+            db.session.rollback()
+            if pdf is not None:
+                archive.writestr(name, pdf)
+            yield from sink.take()
+    yield from sink.take()

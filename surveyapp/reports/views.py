@@ -6,9 +6,19 @@ surveyapp/downloads.py.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from ..access import hr_required
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import IDEAS_LISTED
 from ..downloads import content_disposition, slug
@@ -19,7 +29,7 @@ from .access import reportable_rounds, require_report, visible_groups
 from .export import csv_rows, to_csv
 from .pdf import heat_rules, pdf_inputs, render_pdf
 from .queries import load_context, team_report
-from .storage import CSV, PDF, stored_report
+from .storage import CSV, PDF, file_names, readiness, stored_report, zipped
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 #: A download's file name when the round's and the team's names hold no letter or digit.
@@ -111,6 +121,27 @@ def _group_name(round_: Round, group_id: int, organisation: str) -> str:
         return organisation
     team = db.session.get(RoundTeam, (round_.id, group_id))
     return team.name if team is not None else REPORT
+
+
+@bp.get("/<int:round_id>/all-reports.zip")
+@hr_required
+def every_report(round_id: int):
+    """Every group's PDF of a closed round in one ZIP file, from the reports prepared when it
+    closed; streamed, one PDF at a time. While some are still being prepared, the round's
+    page says how far it is."""
+    target = require_report(round_id, ORGANISATION)
+    ready = readiness(round_id)
+    if not ready.complete:
+        flash(f"The reports are still being prepared ({ready.ready} of {ready.total} ready): "
+              "download them all once they are.", "info")
+        return redirect(url_for("rounds.show", round_id=round_id))
+    organisation = current_app.config["ORGANISATION_NAME"]
+    names = file_names(load_context(target.round), organisation)
+    response = current_app.response_class(
+        stream_with_context(zipped(round_id, names)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{slug(target.round.name, REPORT)}-reports.zip")
+    return response
 
 
 def _download(body: str | bytes, mimetype: str, filename: str):

@@ -12,7 +12,7 @@ from surveyapp.analysis.confidentiality import ORGANISATION
 from surveyapp.analysis.report import RoundContext, RoundInfo, TeamRow
 from surveyapp.clock import today
 from surveyapp.instrument import load_default
-from surveyapp.reports.cli import file_names
+from surveyapp.reports.storage import file_names
 from surveyapp.rounds.operations import create_round, launch_round
 
 HEADER = "team,capability,respondents,answers,mean,favourable_pct,neutral_pct,unfavourable_pct,notice"

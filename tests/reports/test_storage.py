@@ -106,3 +106,27 @@ def test_the_round_page_shows_how_many_reports_are_ready(db, client, hr, closed_
     db.session.commit()
     page = client.get(f"/rounds/{closed_round.round_id}").get_data(as_text=True)
     assert f"1 of {GROUPS} ready" in page and 'value="1"' in page
+
+
+def test_hr_downloads_every_stored_report_in_one_zip(db, client, hr, closed_round):
+    import zipfile
+
+    url = f"/reports/{closed_round.round_id}/all-reports.zip"
+    early = client.get(url, follow_redirects=True).get_data(as_text=True)
+    assert "still being prepared (0 of 7 ready)" in early
+    prepare_reports(closed_round.round_id)
+    assert url in client.get(f"/rounds/{closed_round.round_id}").get_data(as_text=True)
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Spring-2026-reports.zip" in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert len(archive.namelist()) == GROUPS
+    sales = closed_round.teams["Sales"]
+    assert archive.read("Sales.pdf") == stored(db, closed_round.round_id, sales, "pdf")
+
+
+def test_a_leader_cannot_download_every_report(client, auth, closed_round, leader_of):
+    prepare_reports(closed_round.round_id)
+    auth.login_as(leader_of(*closed_round.teams.values()))
+    assert client.get(f"/reports/{closed_round.round_id}/all-reports.zip").status_code == 403
