@@ -14,7 +14,9 @@ pending responses and drafts when it closes) the WAL is checkpointed and truncat
 Writers wait for their turn in ``WriterQueue`` before ``BEGIN IMMEDIATE``: SQLite's busy handler
 lets a writer that finds the database locked sleep and try again, backing off to 100 ms a sleep,
 so under load the lock sits idle while the writers sleep (submits at p99 took a second). In the
-queue, the kernel wakes the next writer the moment one commits.
+queue, the kernel wakes the next writer the moment one commits. No writer waits in the queue
+longer than the busy timeout (``SQLITE_BUSY_TIMEOUT``): then it fails with SQLite's own
+"database is locked", as it would have from SQLite's busy handler.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
@@ -73,15 +76,26 @@ def sqlite_begin_statement() -> str:
     return "BEGIN IMMEDIATE"
 
 
+def database_is_locked() -> sqlite3.OperationalError:
+    """SQLite's own error for a writer that waited out the busy timeout."""
+    return sqlite3.OperationalError("database is locked")
+
+
 class WriterQueue:
     """SQLite's writers of every process, taking turns: an exclusive ``flock`` on a file beside
     the database, taken just before ``BEGIN IMMEDIATE`` and released once the transaction has
     ended (``QueuedConnection``). Threads of one process take turns on a lock first, as a flock
     belongs to an open file, not to a thread.
 
-    The queue only orders who asks for SQLite's lock, which still decides: a writer that waited
-    longer than the busy timeout for a turn (or writes on a second connection of a thread that
-    already has one) goes on without it, to SQLite's busy handler as before.
+    No writer waits longer than ``timeout`` for its turn: it then fails with "database is
+    locked". ``flock`` itself cannot wait for a limited time, and polling it would let the
+    writers of one process, which ask again the moment one ends, keep those of the others
+    waiting; so when the lock is taken, a helper thread waits in ``flock`` for the process and
+    hands the lock to the writer whose turn it is, or gives it back if that writer has gone.
+
+    The queue only orders who asks for SQLite's lock, which still decides: a writer on a second
+    connection of a thread that already has a turn goes on without one, to SQLite's busy
+    handler (and its timeout) as before.
     """
 
     def __init__(self, path: str, timeout: float):
@@ -91,22 +105,31 @@ class WriterQueue:
 
     def _open(self) -> None:
         # Once per process: a forked worker must not share its parent's open file (a flock
-        # belongs to it) nor its thread lock.
+        # belongs to it) nor its locks, and has none of its threads.
         self._turn = threading.Lock()
         self._holder: int | None = None
+        self._flock = threading.Condition()
+        self._helper_waiting = False  # a helper thread is blocked in flock
+        self._handed_over = False  # the helper took the flock for the writer in turn
+        self._wanted = False  # the writer in turn waits for the helper
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._pid = os.getpid()
 
     def enter(self) -> bool:
-        """Wait for this writer's turn. :return: whether it has one (and must ``leave``)."""
+        """Wait for this writer's turn. :return: whether it has one (and must ``leave``).
+
+        :raise sqlite3.OperationalError: "database is locked", when the turn has not come
+            within ``timeout`` seconds.
+        """
         if self._pid != os.getpid():
             self._open()
         if self._holder == threading.get_ident():
             return False
+        deadline = time.monotonic() + self.timeout
         if not self._turn.acquire(timeout=self.timeout):
-            return False
+            raise database_is_locked()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._lock_file(deadline)
         except BaseException:
             self._turn.release()
             raise
@@ -119,6 +142,46 @@ class WriterQueue:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._turn.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        """Take the flock for the writer in turn (which holds ``_turn``) by ``deadline``."""
+        with self._flock:
+            # While a helper waits in flock, flock must not be asked again on the same open
+            # file: the helper's call would then return at once, and give the lock back.
+            if not self._helper_waiting:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    self._helper_waiting = True
+                    threading.Thread(target=self._wait_in_flock, daemon=True,
+                                     name="sqlite-writer-queue").start()
+            self._wanted = True
+            try:
+                while not self._handed_over:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise database_is_locked()
+                    self._flock.wait(left)
+                self._handed_over = False
+            finally:
+                self._wanted = False
+
+    def _wait_in_flock(self) -> None:
+        """The helper thread: wait in flock, then hand the lock over or give it back."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:  # the writer waiting, if any, runs out of time
+            with self._flock:
+                self._helper_waiting = False
+            return
+        with self._flock:
+            self._helper_waiting = False
+            if self._wanted:
+                self._handed_over = True
+                self._flock.notify()
+            else:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class QueuedConnection(sqlite3.Connection):
@@ -195,9 +258,9 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         statement = sqlite_begin_statement()
         dbapi_connection = connection.connection.dbapi_connection
         queued = statement == "BEGIN IMMEDIATE" and isinstance(dbapi_connection, QueuedConnection)
-        if queued:
-            dbapi_connection.wait_for_turn()
         try:
+            if queued:
+                dbapi_connection.wait_for_turn()
             # On the DBAPI connection itself: through SQLAlchemy, BEGIN cost as much as a query.
             dbapi_connection.execute(statement)
         except BaseException as error:
