@@ -51,6 +51,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -189,6 +190,8 @@ def shell_context() -> dict[str, object]:
     """``flask shell`` reads by default: a shell left idle after a query must hold no lock
     that the site's writers would wait for. Its namespace offers what it takes to write."""
     _intent.set(READ)  # for the rest of the shell's thread: the shell runs in it
+    print("This shell only reads, so that it keeps none of the site's writers waiting: "
+          "change data inside `with writing():`.", file=sys.stderr)
     return {"db": db, "reading": reading, "writing": writing}
 
 
