@@ -431,5 +431,6 @@ def ensure_stored(app, round_id: int, group_id: int) -> None:
     """Render and store the group's reports if a pre-render has not."""
     with app.app_context():
         if group_id in missing_groups(round_id):
-            render_and_store(db.session.get(Round, round_id), [group_id])
+            db.session.rollback()
+            render_and_store(round_id, [group_id])
         db.session.remove()

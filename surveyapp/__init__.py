@@ -22,7 +22,7 @@ from . import (
     survey,
 )
 from .config import DEFAULTS, check_production, check_secret_key, database_uri, instance_secret_key
-from .database import IdConverter, configure_sqlite
+from .database import IdConverter, configure_sqlite, shell_context
 from .extensions import csrf, db, jobs, login_manager, migrate
 from .reports import charts
 
@@ -88,6 +88,7 @@ def init_extensions(app: Flask) -> None:
     # Templates get a lazy current_user, so that the survey's link pages can do without one.
     login_manager.init_app(app, add_context_processor=False)
     app.context_processor(auth.current_user_for_templates)
+    app.shell_context_processor(shell_context)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])

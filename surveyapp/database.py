@@ -1,11 +1,38 @@
 """Engine set-up that depends on the database: SQLite pragmas and write transactions.
 
-SQLite gets WAL (readers never wait for the writer), foreign keys, a busy timeout, and
-``BEGIN IMMEDIATE`` for every transaction that may write: a request with a state-changing method,
-or any work outside a request (CLI commands, tests). A deferred transaction that reads and then
-writes cannot wait for the lock and fails at once with "database is locked"; taking the write lock
-at ``BEGIN`` lets SQLite's busy timeout queue concurrent writers instead. Read-only requests
-(GET, HEAD) use a plain deferred ``BEGIN`` so that they never wait for a writer.
+SQLite gets WAL (readers never wait for the writer), foreign keys and a busy timeout. Only one
+connection at a time may write, so when a transaction takes SQLite's write lock decides who
+waits for whom:
+
+- A transaction that may write begins with ``BEGIN IMMEDIATE``, which takes the write lock at
+  once. A deferred transaction that reads and then writes cannot wait for the lock: it fails at
+  once with "database is locked" when another writer holds it or committed since its read.
+  Taking the lock at ``BEGIN`` lets concurrent writers wait their turn instead.
+- A transaction that only reads begins with a plain deferred ``BEGIN``: it never takes the write
+  lock, so it never keeps a writer waiting, however long it stays open.
+
+Which one a transaction is follows from where it runs, unless the code says otherwise:
+
+- In a request, the method decides: GET, HEAD and OPTIONS read, every other method may write.
+- Outside a request (CLI commands, migrations, the demo data, tests) every transaction may
+  write. These paths read and then write, and a deferred transaction would make each of them
+  fail now and then under a live site's writers, a failure no test would show. Forgetting to
+  declare a read costs at worst some waiting; forgetting to declare a write would lose work.
+- ``with reading():`` declares that the block only reads: on SQLite its transaction begins
+  deferred and is read-only (``PRAGMA query_only``, so that a write in it fails every time
+  instead of now and then). For slow read-only work outside a request (rendering a round's
+  PDFs), and for the read that comes first in a request that writes later (signing in checks
+  the password, a slow hash, between its read and its write).
+- ``with writing():`` declares that the block writes: its transaction takes the write lock at
+  ``BEGIN`` wherever it runs (in ``flask shell``, inside ``reading()``, in a GET request).
+- ``flask shell`` reads by default, so that a shell left idle after a query holds no lock;
+  its namespace has ``db``, ``reading`` and ``writing``; change data in ``with writing():``.
+
+Each block is a transaction of its own: it commits the session's transaction in progress when it
+starts (an error if the session has unflushed changes), and commits what it began when it ends
+(rolls back on an exception). ``writing()`` inside a transaction that already holds the write
+lock (a POST request) just joins it. On PostgreSQL neither changes how a transaction begins
+(row locks are taken by the statements that need them); the blocks still mark transactions.
 
 Deleted rows leave nothing readable behind: ``secure_delete`` overwrites them with zeros, and
 after a commit that deleted what should not linger (``checkpoint_after_commit``: a round's
@@ -14,7 +41,9 @@ pending responses and drafts when it closes) the WAL is checkpointed and truncat
 Writers wait for their turn in ``WriterQueue`` before ``BEGIN IMMEDIATE``: SQLite's busy handler
 lets a writer that finds the database locked sleep and try again, backing off to 100 ms a sleep,
 so under load the lock sits idle while the writers sleep (submits at p99 took a second). In the
-queue, the kernel wakes the next writer the moment one commits.
+queue, the kernel wakes the next writer the moment one commits. No writer waits in the queue
+longer than the busy timeout (``SQLITE_BUSY_TIMEOUT``): then it fails with SQLite's own
+"database is locked", as it would have from SQLite's busy handler.
 """
 
 from __future__ import annotations
@@ -22,7 +51,12 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
@@ -66,11 +100,104 @@ def reading_connection() -> Connection:
     return connection
 
 
+#: The intent that ``reading()`` and ``writing()`` declare for the transactions of their block.
+READ, WRITE = "read", "write"
+_intent: ContextVar[str | None] = ContextVar("surveyapp_database_intent", default=None)
+#: Keys of a DBAPI connection's ``info``: whether its transaction began with the write lock,
+#: and whether it is read-only (``PRAGMA query_only``), which outlasts the transaction.
+_WRITE_LOCK = "surveyapp_write_lock"
+_QUERY_ONLY = "surveyapp_query_only"
+
+
 def sqlite_begin_statement() -> str:
     """Return the BEGIN statement for the current context (see module docstring)."""
-    if has_request_context() and request.method in READ_ONLY_METHODS:
+    intent = _intent.get()
+    if intent == READ or (
+        intent is None and has_request_context() and request.method in READ_ONLY_METHODS
+    ):
         return "BEGIN"
     return "BEGIN IMMEDIATE"
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Run the block in a transaction that only reads (see module docstring): on SQLite it
+    takes no write lock and keeps no writer waiting, and a write in it fails.
+
+    :raise RuntimeError: the session has changes not yet flushed (they would be committed
+        first, or fail as writes in the block).
+    """
+    _end_transaction(keep_write_lock=False)
+    token = _intent.set(READ)
+    try:
+        with _own_transaction():
+            yield
+    finally:
+        _intent.reset(token)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Run the block in a transaction that writes (see module docstring): on SQLite it takes
+    the write lock at ``BEGIN``, after its turn in the queue, so that what it reads stays true
+    until it commits. A block that began its transaction commits it at the end (rolls it back
+    on an exception); inside a transaction that already holds the write lock it only joins.
+
+    :raise RuntimeError: the session has changes not yet flushed, made in a transaction without
+        the write lock.
+    """
+    if _end_transaction(keep_write_lock=True):
+        yield
+        return
+    token = _intent.set(WRITE)
+    try:
+        with _own_transaction():
+            yield
+    finally:
+        _intent.reset(token)
+
+
+def _end_transaction(*, keep_write_lock: bool) -> bool:
+    """Commit the session's transaction in progress, if any, so that the block begins its own;
+    with ``keep_write_lock``, keep one that holds SQLite's write lock (or any on PostgreSQL,
+    where a transaction holds no lock for being one) and return True."""
+    session = db.session()
+    if not session.in_transaction():
+        return False
+    if keep_write_lock:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite" or connection.info.get(_WRITE_LOCK):
+            return True
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the session has changes that are not flushed: commit them (or roll "
+                           "them back) before reading() or writing() begins a transaction")
+    session.commit()
+    return False
+
+
+@contextmanager
+def _own_transaction() -> Iterator[None]:
+    """Commit the session's transaction after the block, or roll it back after an exception."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def shell_context() -> dict[str, object]:
+    """``flask shell`` reads by default: a shell left idle after a query must hold no lock
+    that the site's writers would wait for. Its namespace offers what it takes to write."""
+    _intent.set(READ)  # for the rest of the shell's thread: the shell runs in it
+    print("This shell only reads, so that it keeps none of the site's writers waiting: "
+          "change data inside `with writing():`.", file=sys.stderr)
+    return {"db": db, "reading": reading, "writing": writing}
+
+
+def database_is_locked() -> sqlite3.OperationalError:
+    """SQLite's own error for a writer that waited out the busy timeout."""
+    return sqlite3.OperationalError("database is locked")
 
 
 class WriterQueue:
@@ -79,9 +206,15 @@ class WriterQueue:
     ended (``QueuedConnection``). Threads of one process take turns on a lock first, as a flock
     belongs to an open file, not to a thread.
 
-    The queue only orders who asks for SQLite's lock, which still decides: a writer that waited
-    longer than the busy timeout for a turn (or writes on a second connection of a thread that
-    already has one) goes on without it, to SQLite's busy handler as before.
+    No writer waits longer than ``timeout`` for its turn: it then fails with "database is
+    locked". ``flock`` itself cannot wait for a limited time, and polling it would let the
+    writers of one process, which ask again the moment one ends, keep those of the others
+    waiting; so when the lock is taken, a helper thread waits in ``flock`` for the process and
+    hands the lock to the writer whose turn it is, or gives it back if that writer has gone.
+
+    The queue only orders who asks for SQLite's lock, which still decides: a writer on a second
+    connection of a thread that already has a turn goes on without one, to SQLite's busy
+    handler (and its timeout) as before.
     """
 
     def __init__(self, path: str, timeout: float):
@@ -91,22 +224,31 @@ class WriterQueue:
 
     def _open(self) -> None:
         # Once per process: a forked worker must not share its parent's open file (a flock
-        # belongs to it) nor its thread lock.
+        # belongs to it) nor its locks, and has none of its threads.
         self._turn = threading.Lock()
         self._holder: int | None = None
+        self._flock = threading.Condition()
+        self._helper_waiting = False  # a helper thread is blocked in flock
+        self._handed_over = False  # the helper took the flock for the writer in turn
+        self._wanted = False  # the writer in turn waits for the helper
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._pid = os.getpid()
 
     def enter(self) -> bool:
-        """Wait for this writer's turn. :return: whether it has one (and must ``leave``)."""
+        """Wait for this writer's turn. :return: whether it has one (and must ``leave``).
+
+        :raise sqlite3.OperationalError: "database is locked", when the turn has not come
+            within ``timeout`` seconds.
+        """
         if self._pid != os.getpid():
             self._open()
         if self._holder == threading.get_ident():
             return False
+        deadline = time.monotonic() + self.timeout
         if not self._turn.acquire(timeout=self.timeout):
-            return False
+            raise database_is_locked()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._lock_file(deadline)
         except BaseException:
             self._turn.release()
             raise
@@ -119,6 +261,46 @@ class WriterQueue:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._turn.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        """Take the flock for the writer in turn (which holds ``_turn``) by ``deadline``."""
+        with self._flock:
+            # While a helper waits in flock, flock must not be asked again on the same open
+            # file: the helper's call would then return at once, and give the lock back.
+            if not self._helper_waiting:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    self._helper_waiting = True
+                    threading.Thread(target=self._wait_in_flock, daemon=True,
+                                     name="sqlite-writer-queue").start()
+            self._wanted = True
+            try:
+                while not self._handed_over:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise database_is_locked()
+                    self._flock.wait(left)
+                self._handed_over = False
+            finally:
+                self._wanted = False
+
+    def _wait_in_flock(self) -> None:
+        """The helper thread: wait in flock, then hand the lock over or give it back."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:  # the writer waiting, if any, runs out of time
+            with self._flock:
+                self._helper_waiting = False
+            return
+        with self._flock:
+            self._helper_waiting = False
+            if self._wanted:
+                self._handed_over = True
+                self._flock.notify()
+            else:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class QueuedConnection(sqlite3.Connection):
@@ -195,9 +377,10 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         statement = sqlite_begin_statement()
         dbapi_connection = connection.connection.dbapi_connection
         queued = statement == "BEGIN IMMEDIATE" and isinstance(dbapi_connection, QueuedConnection)
-        if queued:
-            dbapi_connection.wait_for_turn()
         try:
+            _set_query_only(dbapi_connection, connection.info, _intent.get() == READ)
+            if queued:
+                dbapi_connection.wait_for_turn()
             # On the DBAPI connection itself: through SQLAlchemy, BEGIN cost as much as a query.
             dbapi_connection.execute(statement)
         except BaseException as error:
@@ -206,6 +389,15 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
             if isinstance(error, sqlite3.Error):
                 raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
             raise
+        connection.info[_WRITE_LOCK] = statement == "BEGIN IMMEDIATE"
+
+
+def _set_query_only(dbapi_connection: sqlite3.Connection, info: dict, query_only: bool) -> None:
+    """Make the connection read-only for a ``reading()`` transaction, and writable again for
+    the next one that is not (the pragma belongs to the connection, not to the transaction)."""
+    if info.get(_QUERY_ONLY, False) != query_only:
+        dbapi_connection.execute(f"PRAGMA query_only={int(query_only)}")
+        info[_QUERY_ONLY] = query_only
 
 
 def checkpoint_after_commit() -> None:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from ..database import reading
 from ..domain import DomainError
 from ..email_addresses import normalise_email
 from ..extensions import db
@@ -170,24 +171,38 @@ def authenticate(email: str, password: str, client: str | None,
     made with weaker parameters than today's is replaced. The caller commits in every case
     (failures must be stored too).
 
+    The throttle and the account are read in a transaction of their own (``reading()``), and
+    the password is checked after it has ended: on SQLite a write transaction holds the one
+    write lock, and every other writer (survey submits) would wait out the slow hash. What the
+    attempt writes comes after, in the request's own transaction; a password changed in between
+    counts as a wrong one.
+
     :raise Throttled: too many recent failures; the password was not checked.
     :raise InvalidCredentials: unknown e-mail or wrong password (recorded as a failure).
     :raise AccountDeactivated: the password is right but the account is deactivated.
     """
     now = _now(now)
-    check_throttle(email, client, now)
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
+    with reading():
+        check_throttle(email, client, now)
+        found = db.session.execute(
+            select(User.id, User.password_hash).where(User.email == normalise_email(email))
+        ).one_or_none()
+    if found is None:
         burn_verification_time(password)
         record_failure(email, client, now)
         raise InvalidCredentials()
-    if not verify_password(user.password_hash, password):
+    if not verify_password(found.password_hash, password):
+        record_failure(email, client, now)
+        raise InvalidCredentials()
+    new_hash = hash_password(password) if needs_rehash(found.password_hash) else None
+    user = db.session.get(User, found.id)
+    if user is None or user.password_hash != found.password_hash:
         record_failure(email, client, now)
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountDeactivated()
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if new_hash is not None:
+        user.password_hash = new_hash
     clear_failures(user.email)
     user.last_login_at = now
     db.session.flush()

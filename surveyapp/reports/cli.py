@@ -39,6 +39,7 @@ from flask.cli import with_appcontext
 
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import RoundContext
+from ..database import reading
 from ..extensions import db
 from ..models import Round, RoundStatus
 from ..orgtree import PATH_SEPARATOR, split_path
@@ -72,6 +73,7 @@ class Job:
 @click.option("--jobs", type=click.IntRange(min=1), metavar="N",
               help="Worker processes for --all-teams (default: one per core).")
 @with_appcontext
+@reading()  # keeps no writer of the site waiting, however long it takes
 def report_command(round_id, team_path, all_teams, file_format, output, jobs):
     """Write the report of a closed round as a PDF or CSV file."""
     if all_teams and team_path:
@@ -255,13 +257,14 @@ def start_worker(config: dict) -> None:
 def render_job(job: Job) -> tuple[str, str | None]:
     """Render one PDF in a worker: (path, None) when written, (path, the error) when not."""
     try:
-        round_ = db.session.get(Round, job.round_id)
-        if round_ is None:
-            raise LookupError(f"round {job.round_id} no longer exists")
-        # The worker's app keeps the round's context (and the previous round's) between jobs.
-        inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"],
-                            load_context(round_))
-        db.session.rollback()  # hold no transaction (on SQLite: no write lock) while rendering
+        # Read without SQLite's write lock, and end the read before rendering.
+        with reading():
+            round_ = db.session.get(Round, job.round_id)
+            if round_ is None:
+                raise LookupError(f"round {job.round_id} no longer exists")
+            # The worker's app keeps the round's context (and the previous round's) between jobs.
+            inputs = pdf_inputs(round_, job.group_id, current_app.config["ORGANISATION_NAME"],
+                                load_context(round_))
         write_atomically(job.path, render_pdf(inputs.report, inputs.aggregates, inputs.exports))
     except Exception as error:  # one failed PDF must not stop the others; the parent reports it
         db.session.rollback()

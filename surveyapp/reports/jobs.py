@@ -9,11 +9,12 @@ release or a change of the organisation's name made the stored reports out of da
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from ..database import reading
 from ..extensions import db
 from ..jobs import every, job
 from ..models import Round, RoundStatus, StoredReport, utcnow
@@ -29,10 +30,7 @@ STALLED_AFTER = timedelta(minutes=10)
 @job(retries=2, retry_delay=60)
 def render_reports(round_id: int, group_ids: list[int]) -> None:
     """Render and store the reports of these groups of a closed round (those still missing)."""
-    round_ = db.session.get(Round, round_id)
-    if round_ is None or round_.status != RoundStatus.CLOSED:
-        return
-    render_and_store(round_, group_ids)
+    render_and_store(round_id, group_ids)
 
 
 @job(retries=2, retry_delay=60)
@@ -54,20 +52,22 @@ def keep_reports_ready() -> None:
     stalled = utcnow() - STALLED_AFTER
     last_rendered = (select(StoredReport.round_id, func.max(StoredReport.rendered_at).label("at"))
                      .group_by(StoredReport.round_id).subquery())
-    candidates = db.session.execute(
-        select(Round.id, Round.reports_queued_at, last_rendered.c.at)
-        .outerjoin(last_rendered, last_rendered.c.round_id == Round.id)
-        .where(Round.status == RoundStatus.CLOSED)
-        .order_by(Round.closed_at.desc())
-    ).all()
-    db.session.rollback()
-    for round_id, queued_at, rendered_at in candidates:
-        latest = max((t for t in (queued_at, rendered_at) if t is not None), default=None)
-        if latest is not None and latest > stalled:
-            continue
-        if missing_groups(round_id):
-            current_app.logger.info("Queueing the missing reports of round %s", round_id)
-            db.session.rollback()
-            prepare_reports.enqueue(round_id)
-        else:
-            db.session.rollback()
+    with reading():
+        candidates = db.session.execute(
+            select(Round.id, Round.reports_queued_at, last_rendered.c.at)
+            .outerjoin(last_rendered, last_rendered.c.round_id == Round.id)
+            .where(Round.status == RoundStatus.CLOSED)
+            .order_by(Round.closed_at.desc())
+        ).all()
+        due = [round_id for round_id, queued_at, rendered_at in candidates
+               if _stalled_since(queued_at, rendered_at, stalled) and missing_groups(round_id)]
+    for round_id in due:
+        current_app.logger.info("Queueing the missing reports of round %s", round_id)
+        prepare_reports.enqueue(round_id)
+
+
+def _stalled_since(queued_at: datetime | None, rendered_at: datetime | None,
+                   stalled: datetime) -> bool:
+    """Whether nothing was queued or rendered for the round since ``stalled``."""
+    latest = max((t for t in (queued_at, rendered_at) if t is not None), default=None)
+    return latest is None or latest <= stalled

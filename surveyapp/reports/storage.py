@@ -24,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..analysis.confidentiality import ORGANISATION
 from ..analysis.report import RoundContext
+from ..database import reading, writing
 from ..downloads import slug
 from ..extensions import db
-from ..models import Round, RoundTeam, StoredReport, utcnow
-from ..rounds.link_exports import notice_text, recorded_exports
+from ..models import Round, RoundStatus, RoundTeam, StoredReport, utcnow
+from ..rounds.link_exports import notice_text
 from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
@@ -114,25 +115,28 @@ def readiness(round_id: int) -> Readiness:
     return Readiness(total - len(missing_groups(round_id)), total)
 
 
-def render_and_store(round_: Round, group_ids: list[int]) -> int:
-    """Render and store the PDF and CSV of each group that still lacks them; commit after
-    each group. :return: how many groups were rendered."""
+def render_and_store(round_id: int, group_ids: list[int]) -> int:
+    """Render and store the PDF and CSV of each group of the closed round that still lacks
+    them, committing after each group. Reading holds no write lock (``reading``), and no
+    transaction stays open while a PDF renders. :return: how many groups were rendered."""
     organisation = current_app.config["ORGANISATION_NAME"]
     current = fingerprint()
-    ctx = load_context(round_)
-    exports = recorded_exports(round_.id)
     rendered = 0
     for group_id in group_ids:
-        if group_id not in missing_groups(round_.id):
-            continue  # another worker did it meanwhile
-        inputs = pdf_inputs(round_, group_id, organisation, ctx)
-        csv_text = "\ufeff" + to_csv(csv_rows(ctx, group_id, ctx.require_tallies(), organisation,
-                                               notice=notice_text(exports)))
-        db.session.rollback()  # no transaction stays open while the PDF renders
+        with reading():
+            round_ = db.session.get(Round, round_id)
+            if round_ is None or round_.status != RoundStatus.CLOSED \
+                    or group_id not in missing_groups(round_id):
+                continue  # gone, or another worker did it meanwhile
+            ctx = load_context(round_)
+            inputs = pdf_inputs(round_, group_id, organisation, ctx)
+            csv_text = "\ufeff" + to_csv(csv_rows(ctx, group_id, ctx.require_tallies(),
+                                                   organisation,
+                                                   notice=notice_text(inputs.exports)))
         pdf = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
-        _store(round_.id, group_id, {PDF: pdf, CSV: csv_text.encode("utf-8")}, current)
         try:
-            db.session.commit()
+            with writing():
+                _store(round_id, group_id, {PDF: pdf, CSV: csv_text.encode("utf-8")}, current)
         except IntegrityError:
             db.session.rollback()  # another worker stored this group first: the same report
             continue
