@@ -217,6 +217,11 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     # PDFs take a second each: the access rules are the same code as the page's (above).
     ("/reports/<int:round_id>/<int:team_id>/report.pdf", "GET"): [
         REPORT_CASES[0], REPORT_CASES[3], REPORT_CASES[4]],
+    # Every report of a round: HR only; none prepared here yet, so to the round's progress.
+    ("/reports/<int:round_id>/all-reports.zip", "GET"): [
+        Case({"round_id": "closed_round"}, hr_only(Redirect("/rounds/{closed_round}"))),
+        Case({"round_id": "open_round"}, hr_only(404)),
+    ],
 }
 
 
