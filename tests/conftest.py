@@ -190,6 +190,8 @@ def _test_config(url: str) -> dict:
         "SECRET_KEY": "test-secret-key-test-secret-key-0123456789",
         "SQLALCHEMY_DATABASE_URI": url,
         "BASE_URL": "http://survey.example.test",
+        # Jobs run where they are enqueued (the ``app`` fixture takes ``queue_url`` instead).
+        "QUEUE_URL": "immediate",
         # Cheap hashing keeps the suite fast; production strength is tested on DEFAULTS.
         "PASSWORD_HASH_TIME_COST": 1,
         "PASSWORD_HASH_MEMORY_COST": 1024,

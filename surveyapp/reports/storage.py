@@ -28,8 +28,6 @@ from ..database import reading, writing
 from ..downloads import slug
 from ..extensions import db
 from ..models import Round, RoundStatus, RoundTeam, StoredReport, utcnow
-from ..rounds.link_exports import notice_text
-from .export import csv_rows, to_csv
 from .pdf import pdf_inputs, render_pdf
 from .queries import load_context
 
@@ -128,11 +126,9 @@ def render_and_store(round_id: int, group_ids: list[int]) -> int:
             if round_ is None or round_.status != RoundStatus.CLOSED \
                     or group_id not in missing_groups(round_id):
                 continue  # gone, or another worker did it meanwhile
-            ctx = load_context(round_)
-            inputs = pdf_inputs(round_, group_id, organisation, ctx)
-            csv_text = "\ufeff" + to_csv(csv_rows(ctx, group_id, ctx.require_tallies(),
-                                                   organisation,
-                                                   notice=notice_text(inputs.exports)))
+            inputs = pdf_inputs(round_, group_id, organisation, load_context(round_))
+        # The CSV the download view makes is the one attached to the PDF, with a byte-order mark.
+        csv_text = "\ufeff" + inputs.aggregates
         pdf = render_pdf(inputs.report, inputs.aggregates, inputs.exports)
         try:
             with writing():
