@@ -30,13 +30,16 @@ class MailError(RuntimeError):
         self.without_recipient = without_recipient or message
 
 
-def make_message(*, to: str, subject: str, body: str) -> EmailMessage:
+def make_message(*, to: str, subject: str, body: str,
+                 message_id: str | None = None) -> EmailMessage:
+    """A plain-text message. ``message_id``: the same for every sending of one message (a
+    message sent again after a worker died must keep it); a random one when None."""
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain=current_app.config["MAIL_SENDER"].rpartition("@")[2]
-                                   .strip("> ") or None)
+    msg["Message-ID"] = message_id or make_msgid(
+        domain=current_app.config["MAIL_SENDER"].rpartition("@")[2].strip("> ") or None)
     msg.set_content(body)
     return msg
 
