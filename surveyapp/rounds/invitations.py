@@ -32,11 +32,11 @@ import secrets
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, exists, func, insert, or_, select, update
+from sqlalchemy import CursorResult, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Result
 
 from ..clock import today
@@ -381,8 +381,16 @@ def _rowcount(result: Result[Any]) -> int:
     return result.rowcount
 
 
+INVITATIONS = Invitation.__table__
+BATCHES = MailBatch.__table__
+ROUNDS = Round.__table__
+PARTICIPATIONS = Participation.__table__
+
+
 class _Batch:
-    """One worker's run of one batch (``send_batch``)."""
+    """One worker's run of one batch (``send_batch``). Its per-message statements are Core
+    statements on the tables, built once per run: per message, the ORM's statement building
+    cost more than the database."""
 
     def __init__(self, batch_id: int) -> None:
         cfg = current_app.config
@@ -390,6 +398,25 @@ class _Batch:
         self.owner = _worker_name()
         self.lease = timedelta(seconds=float(cfg["MAIL_LEASE_SECONDS"]))
         self.retry = timedelta(seconds=float(cfg["MAIL_RETRY_SECONDS"]))
+        mine = and_(BATCHES.c.id == self.id, BATCHES.c.lease_owner == self.owner)
+        self.progress = update(BATCHES).where(mine).values(
+            sent=BATCHES.c.sent + 1, lease_until=bindparam("until"), error=None, failures=0)
+        self.invited = update(INVITATIONS).where(
+            INVITATIONS.c.id == bindparam("invitation"),
+            INVITATIONS.c.sent_at.is_(None)).values(sent_at=bindparam("now"))
+        self.reminded = update(INVITATIONS).where(
+            INVITATIONS.c.id == bindparam("invitation"),
+            INVITATIONS.c.reminder_batch < bindparam("reminder")).values(
+            reminder_batch=bindparam("reminder"))
+        self.state = (
+            select(ROUNDS.c.status, ROUNDS.c.closes_on, ROUNDS.c.close_requested_at,
+                   INVITATIONS.c.sent_at, INVITATIONS.c.reminder_batch,
+                   exists().where(PARTICIPATIONS.c.round_id == INVITATIONS.c.round_id,
+                                  PARTICIPATIONS.c.person_id == INVITATIONS.c.person_id),
+                   select(BATCHES.c.lease_owner).where(BATCHES.c.id == self.id)
+                   .scalar_subquery())
+            .select_from(INVITATIONS.join(ROUNDS, ROUNDS.c.id == INVITATIONS.c.round_id))
+            .where(INVITATIONS.c.id == bindparam("invitation")))
 
     def take(self) -> bool:
         """Take the batch, if it is unfinished, due and no live lease holds it."""
@@ -413,21 +440,16 @@ class _Batch:
         """Record one message as sent (not committed): the invitation, the batch's progress
         and its lease, and the link's export if it is one. :return: False when the lease is
         no longer this worker's (the batch was taken over: stop)."""
+        now = utcnow()
         if batch.kind == MailKind.INVITATION:
-            db.session.execute(update(Invitation).where(
-                Invitation.id == due.invitation_id, Invitation.sent_at.is_(None))
-                .values(sent_at=utcnow()))
+            db.session.execute(self.invited, {"invitation": due.invitation_id, "now": now})
         else:
-            db.session.execute(update(Invitation).where(
-                Invitation.id == due.invitation_id, Invitation.reminder_batch < batch.reminder)
-                .values(reminder_batch=batch.reminder))
+            db.session.execute(self.reminded, {"invitation": due.invitation_id,
+                                               "reminder": batch.reminder})
         how = exports.how(due.launch_email, due.email)
         if how is not None:
             exports.count(how)
-        return _rowcount(db.session.execute(
-            update(MailBatch).where(MailBatch.id == self.id, MailBatch.lease_owner == self.owner)
-            .values(sent=MailBatch.sent + 1, lease_until=utcnow() + self.lease, error=None,
-                    failures=0))) == 1
+        return _rowcount(db.session.execute(self.progress, {"until": now + self.lease})) == 1
 
     def fail(self, error: str) -> None:
         now = utcnow()
@@ -444,15 +466,7 @@ class _Batch:
     def still_due(self, batch: MailBatch, invitation_id: int) -> bool | None:
         """Whether the message is still due: None when the batch must stop (the round closed,
         or the lease is no longer this worker's)."""
-        row = db.session.execute(
-            select(Round.status, Round.closes_on, Round.close_requested_at,
-                   Invitation.sent_at, Invitation.reminder_batch,
-                   exists().where(Participation.round_id == Invitation.round_id,
-                                  Participation.person_id == Invitation.person_id),
-                   select(MailBatch.lease_owner).where(MailBatch.id == self.id)
-                   .scalar_subquery())
-            .join(Round, Round.id == Invitation.round_id)
-            .where(Invitation.id == invitation_id)).one_or_none()
+        row = db.session.execute(self.state, {"invitation": invitation_id}).one_or_none()
         if row is None:
             return False
         status, closes_on, close_requested_at, sent_at, reminded, submitted, owner = row
@@ -463,9 +477,10 @@ class _Batch:
         return sent_at is not None and reminded < batch.reminder and not submitted
 
 
-def _open(status: str, closes_on, close_requested_at) -> bool:
-    probe = Round(status=status, closes_on=closes_on, close_requested_at=close_requested_at)
-    return probe.phase(today()) == RoundStatus.OPEN
+def _open(status: str, closes_on: date, close_requested_at: datetime | None) -> bool:
+    """``Round.phase(today()) == OPEN`` for a round read as plain values."""
+    return (status == RoundStatus.OPEN and close_requested_at is None
+            and closes_on >= today())
 
 
 def _due_rows(batch: MailBatch) -> list[_Due]:
