@@ -65,7 +65,8 @@ def test_a_reminder_does_not_say_how_many_it_reached_in_a_small_round(client, hr
     page = text(client.submit(f"{url}/remind", {"batch": "0"}, form_url=url,
                               follow_redirects=True))
     say_nothing_of_three_of_four(page)
-    assert "Reminders have gone to everyone whose invitation was e-mailed" in page
+    assert "Reminders are being sent to everyone whose invitation was e-mailed" in page
+    assert "The last one has gone to everyone it was for who had not submitted." in page
     assert len(smtp.messages) == 1  # the reminder itself went out
 
 
