@@ -5,15 +5,18 @@ The tests' queue is "immediate": a batch runs on a thread of its own as soon as 
 tests/jobs/test_mail.py sends through a real queue and worker processes.
 """
 
+import re
 from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from surveyapp.models import Invitation, MailKind, Participation, Round
+from surveyapp.mail import make_message
+from surveyapp.models import Invitation, MailKind, Participation, Round, utcnow
+from surveyapp.rounds import invitations as invitations_module
 from surveyapp.rounds.invitations import (
     MailRequest,
     SendingStatus,
@@ -104,6 +107,45 @@ def test_a_refused_recipient_stops_sending_and_sending_again_sends_only_the_rest
     assert sent(db, round_.id) == 7
     assert sending_status(round_, MailKind.INVITATION) == SendingStatus(0, 7, 7)
     assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[:7]})
+
+
+def test_a_message_in_doubt_goes_again_under_the_same_message_id(db, org, make_round, smtp):
+    """A worker killed after the server took a message, before its commit, leaves it
+    unrecorded: the batch's next run sends it again, and it must be known as the same one."""
+    round_ = make_round([org.sales], launched=True)
+    send_invitations(db, round_)
+    first = {str(m["To"]): str(m["Message-ID"]) for m in smtp.messages}
+    assert len(set(first.values())) == 6
+    in_doubt = invitations(db, round_.id)[2]
+    in_doubt.sent_at = None  # the commit after the message never happened
+    for batch in batches_of(round_.id, MailKind.INVITATION):
+        batch.finished_at = None  # nor the batch's end
+    db.session.commit()
+    assert send_invitations(db, round_).batch_ids  # the unfinished batch is queued again
+    [again] = smtp.messages[6:]
+    assert str(again["To"]) == in_doubt.person.email
+    assert str(again["Message-ID"]) == first[in_doubt.person.email]
+    # The Message-ID says nothing of the invitation, the person or the round: a keyed hash.
+    assert all(re.fullmatch(r"<[0-9a-f]{40}@example\.org>", mid) for mid in first.values())
+
+
+def test_a_round_closed_midway_sends_nothing_more(db, org, make_round, smtp, monkeypatch):
+    round_ = make_round([org.sales], launched=True)
+    round_id, built = round_.id, []
+
+    def close_after_the_first(**message):
+        built.append(message["to"])
+        if len(built) == 2:  # HR presses "Close round now" while the batch is under way
+            with db.engine.begin() as connection:
+                connection.execute(update(Round).where(Round.id == round_id)
+                                   .values(close_requested_at=utcnow()))
+        return make_message(**message)
+
+    monkeypatch.setattr(invitations_module, "make_message", close_after_the_first)
+    send_invitations(db, round_)
+    assert len(built) == 2 and smtp.to() == built  # the second was on its way already
+    assert sum(i.sent_at is not None for i in invitations(db, round_id)) == 2
+    assert all(b.finished_at is not None for b in batches_of(round_id, MailKind.INVITATION))
 
 
 def test_a_mail_server_that_is_down_leaves_every_invitation_unsent(db, org, make_round, app):
