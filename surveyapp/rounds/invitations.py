@@ -30,6 +30,7 @@ import io
 import os
 import secrets
 import socket
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -224,8 +225,14 @@ def _queue(round_: Round, kind: str, reminder: int, due: list[int], user: User |
         select(MailBatch).where(MailBatch.round_id == round_.id, MailBatch.kind == kind,
                                 MailBatch.reminder == reminder, MailBatch.finished_at.is_(None))
         .order_by(MailBatch.id)))
-    covered = [(b.first_invitation_id, b.last_invitation_id) for b in waiting]
-    todo = [i for i in due if not any(first <= i <= last for first, last in covered)]
+    covered = sorted((b.first_invitation_id, b.last_invitation_id) for b in waiting)
+    firsts = [first for first, _ in covered]
+
+    def is_covered(invitation_id: int) -> bool:
+        at = bisect_right(firsts, invitation_id) - 1
+        return at >= 0 and invitation_id <= covered[at][1]
+
+    todo = [i for i in due if not is_covered(i)]
     size = max(1, int(current_app.config["MAIL_BATCH_SIZE"]))
     new = [MailBatch(round_id=round_.id, kind=kind, reminder=reminder,
                      first_invitation_id=chunk[0], last_invitation_id=chunk[-1],
