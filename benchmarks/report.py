@@ -102,8 +102,8 @@ ROWS = (
 
 
 def _mail(run) -> str:
-    return (f"{run.per_second:,.0f} messages/s ({run.invitations:,} by 2 workers, one killed "
-            f"after {run.killed_after:,}: {run.distinct_ids:,} Message-IDs for "
+    return (f"{run.per_second:,.0f} messages/s ({run.invitations:,} by 2 worker processes, "
+            f"both killed after {run.killed_after:,}: {run.distinct_ids:,} Message-IDs for "
             f"{run.distinct_recipients:,} people, {run.twice} sent twice, {run.unsent} unsent)")
 
 
