@@ -102,7 +102,17 @@ ROWS = (
     Row("People import, refresh", lambda r: f"{r['import']['refresh']:.1f} s "
                                             f"({r['import']['rows']:,} rows)",
         "≤ 30 s", lambda r, d: r["import"]["refresh"] <= 30),
+    Row("Invitations through the queue",
+        lambda r: _mail(r["invitations"]),
+        "≥ 500/s; none lost, none under two Message-IDs",
+        lambda r, d: r["invitations"].per_second >= 500 and r["invitations"].ok),
 )
+
+
+def _mail(run) -> str:
+    return (f"{run.per_second:,.0f} messages/s ({run.invitations:,} by 2 worker processes, "
+            f"both killed after {run.killed_after:,}: {run.distinct_ids:,} Message-IDs for "
+            f"{run.distinct_recipients:,} people, {run.twice} sent twice, {run.unsent} unsent)")
 
 
 def _growth(r: dict) -> float:

@@ -18,13 +18,15 @@ from sqlalchemy import create_engine, func, select, update
 
 from surveyapp.models import Response, Round
 
-from . import http, measure, report
+from . import http, mailing, measure, report
 from .build import SECRET_KEY, Manifest
-from .databases import Postgres, open_cache, sqlite_copy
+from .databases import PG_OPTIONS, Postgres, open_cache, sqlite_copy
 from .organisation import FULL, QUICK, Sizes
 
 #: The measurements, in the order they run (``--only`` picks some).
-STEPS = ("grid", "pdf", "bulk", "prerender", "stored", "get", "import")
+STEPS = ("grid", "pdf", "bulk", "prerender", "stored", "get", "import", "invitations")
+#: The measurements that make a database of their own, without the cached organisation.
+OWN_DATABASE = frozenset({"invitations"})
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,16 @@ def log(message: str) -> None:
 
 def execute(p: Plan) -> int:
     """Run every measurement on every database; write the table; 0 when everything ran."""
-    http.wrk_path()  # fail at once, not after building the database
+    organisation = not p.only or not set(p.only) <= OWN_DATABASE
+    if organisation:
+        http.wrk_path()  # fail at once, not after building the database
     load_before = os.getloadavg()[0]
     for key in [k for k in os.environ if k.startswith("SURVEYAPP_")]:
         del os.environ[key]
     work = Path(tempfile.mkdtemp(prefix="surveyapp-bench-"))
     os.environ["SURVEYAPP_INSTANCE_PATH"] = str(work / "instance")
-    cache = open_cache(p.cache, p.sizes, log)
-    manifest = Manifest.load(cache.manifest_file)
+    cache = open_cache(p.cache, p.sizes, log) if organisation else None
+    manifest = Manifest.load(cache.manifest_file) if cache else None
     results: dict[str, dict | None] = {}
     postgres = Postgres(log)
     pg_version = None
@@ -79,15 +83,23 @@ def execute(p: Plan) -> int:
             folder = work / database
             folder.mkdir()
             if database == "sqlite":
-                log("SQLite: copying the cached database")
-                url = sqlite_copy(cache, folder)
-                empty_url = f"sqlite:///{folder / 'empty.sqlite3'}"
+                url = empty_url = ""
+                if cache:
+                    log("SQLite: copying the cached database")
+                    url = sqlite_copy(cache, folder)
+                    empty_url = f"sqlite:///{folder / 'empty.sqlite3'}"
+                mail_url = f"sqlite:///{folder / 'mail.sqlite3'}"
             else:
-                log("PostgreSQL: starting a cluster and restoring the cached database")
-                url = postgres.prepare(cache)
-                empty_url = postgres.empty_database("bench_empty")
+                url = empty_url = ""
+                if cache:
+                    log("PostgreSQL: starting a cluster and restoring the cached database")
+                    url = postgres.prepare(cache)
+                    empty_url = postgres.empty_database("bench_empty")
+                else:
+                    postgres.start().restart(PG_OPTIONS)
+                mail_url = postgres.empty_database("bench_mail")
                 pg_version = postgres.version()
-            results[database] = measure_database(p, manifest, url, empty_url, folder)
+            results[database] = measure_database(p, manifest, url, empty_url, mail_url, folder)
     finally:
         postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -99,6 +111,7 @@ def execute(p: Plan) -> int:
         "connections": p.load.connections, "seconds": p.load.seconds,
         "notes": notes(p, manifest, next((r["team"] for r in results.values()
                                           if r and "team" in r), None)),
+        "organisation": organisation,
     }
     p.output.parent.mkdir(parents=True, exist_ok=True)
     p.output.write_text(report.render(results, context))
@@ -109,13 +122,14 @@ def execute(p: Plan) -> int:
     return 1 if failed else 0
 
 
-def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
-                     folder: Path) -> dict:
+def measure_database(p: Plan, manifest: Manifest | None, url: str, empty_url: str,
+                     mail_url: str, folder: Path) -> dict:
     results: dict = {"failures": {}, "load": os.getloadavg()[0]}
     log(f"  load average {results['load']:.2f}")
     instance = Path(os.environ["SURVEYAPP_INSTANCE_PATH"])
-    reopen_survey(url, manifest)
-    team = results["team"] = measure.typical_team(url, manifest)
+    if manifest is not None:
+        reopen_survey(url, manifest)
+        team = results["team"] = measure.typical_team(url, manifest)
 
     def step(name: str, fn: Callable[[], None]) -> None:
         if p.only and name not in p.only:
@@ -155,6 +169,12 @@ def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
     def imports() -> None:
         results["import"] = measure.imports(url, empty_url, folder, instance)
 
+    def invitations() -> None:
+        run = results["invitations"] = mailing.invitations(mail_url, p.sizes.people, folder,
+                                                           instance, log)
+        log(f"    {run.per_second:,.0f} messages/s; {run.twice} sent twice, "
+            f"{run.unsent} unsent, {run.distinct_ids:,} Message-IDs")
+
     step("grid", aggregation)
     step("pdf", pdf)
     step("bulk", bulk)
@@ -162,6 +182,7 @@ def measure_database(p: Plan, manifest: Manifest, url: str, empty_url: str,
     step("stored", stored)
     step("get", load_runs)
     step("import", imports)
+    step("invitations", invitations)
     return results
 
 
@@ -239,14 +260,29 @@ def gunicorn_version() -> str:
     return gunicorn.__version__
 
 
-def describe(sizes: Sizes, manifest: Manifest) -> str:
+def describe(sizes: Sizes, manifest: Manifest | None) -> str:
+    if manifest is None:
+        return (f"not built (only the invitations were measured: {sizes.people:,} people in "
+                "one team, in a database of their own)")
     return (f"{manifest.people:,} people in {manifest.teams:,} teams on {len(sizes.levels)} "
             f"levels ({' / '.join(f'{n:,}' for n in sizes.levels)}); two closed rounds of "
             f"{sizes.responses:,} responses each ({manifest.answers:,} answers in all); an open "
             f"round with {sizes.drafts:,} saved drafts for the load runs")
 
 
-def notes(p: Plan, manifest: Manifest, team: measure.MeasuredTeam | None) -> list[str]:
+def notes(p: Plan, manifest: Manifest | None, team: measure.MeasuredTeam | None) -> list[str]:
+    mail = (f"**Invitations through the queue**: {p.sizes.people:,} invitations of one round "
+            "(in a database of their own) queued by `flask round send` and sent by "
+            f"`flask worker --workers {mailing.WORKERS}` (processes) on Redis to an SMTP sink "
+            "on 127.0.0.1 (aiosmtpd, in the benchmark's process, counting every message by "
+            f"recipient and Message-ID). After {mailing.KILL_AT:.0%} of the messages the "
+            "worker's process group is killed (SIGKILL); after its leases run out "
+            f"({mailing.LEASE_SECONDS} s) `flask round send` queues its batches again and a "
+            "new worker finishes. Messages per second over the time the workers ran (the wait "
+            "for the leases left out); checked: every invitation delivered under one "
+            "Message-ID, and at most one message delivered twice per worker killed.")
+    if manifest is None:
+        return [mail]
     team_text = (f"{team.path} ({team.people} people), the team of median size among the "
                  "teams with no team below them" if team else "a team")
     return [
@@ -296,6 +332,7 @@ def notes(p: Plan, manifest: Manifest, team: measure.MeasuredTeam | None) -> lis
         "**People import**: `flask import-people` with the whole directory as CSV: *first* "
         "into an empty database (every person and team new), *refresh* into the benchmark "
         "database (1% joiners, 2% changed role, 1% moved team, the rest unchanged).",
+        mail,
         "PostgreSQL runs with fsync and synchronous commits on and 1 GB shared buffers; SQLite "
         "with the app's own settings (WAL, synchronous=NORMAL).",
     ]

@@ -77,6 +77,15 @@ DEFAULTS: dict[str, object] = {
     "MAIL_PASSWORD": "",
     "MAIL_SENDER": "Service survey <survey@example.org>",
     "MAIL_TIMEOUT": 30,
+    # Invitations and reminders are sent by the queue's workers in batches of this many, each
+    # over one SMTP connection (surveyapp/rounds/invitations.py).
+    "MAIL_BATCH_SIZE": 200,
+    # A worker holds its batch this long past its last message; a batch whose worker died is
+    # taken over once this has passed (by the job that runs every minute).
+    "MAIL_LEASE_SECONDS": 120,
+    # After the mail server failed, a batch is tried again after this many seconds, then after
+    # twice as long each time, up to an hour.
+    "MAIL_RETRY_SECONDS": 60,
     # The job queue (surveyapp/jobs): empty is a SQLite file in the instance folder; a Redis
     # URL (redis://host:6379/0) for production; "immediate" runs each job where it is enqueued.
     "QUEUE_URL": "",

@@ -11,8 +11,10 @@ import smtplib
 import ssl
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.utils import formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
@@ -30,14 +32,29 @@ class MailError(RuntimeError):
         self.without_recipient = without_recipient or message
 
 
-def make_message(*, to: str, subject: str, body: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = current_app.config["MAIL_SENDER"]
+#: UTF-8 bodies as quoted-printable: readable as they are in an .eml file, safe for any server.
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP
+
+
+def make_message(*, to: str, subject: str, body: str,
+                 message_id: str | None = None) -> Message:
+    """A plain-text message. ``message_id``: the same for every sending of one message (a
+    message sent again after a worker died must keep it); a random one when None.
+
+    Built with the ``compat32`` classes (``Message``, ``Header``) rather than
+    ``EmailMessage``: the same message on the wire, made several times faster, which counts
+    when a worker sends thousands (docs/PERFORMANCE.md).
+    """
+    sender = current_app.config["MAIL_SENDER"]
+    msg = Message()
+    msg.set_payload(body, UTF8_QP)  # text/plain; charset="utf-8", quoted-printable
+    name, address = parseaddr(sender)
+    msg["From"] = formataddr((name, address), "utf-8") if name else address
     msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain=current_app.config["MAIL_SENDER"].rpartition("@")[2]
-                                   .strip("> ") or None)
-    msg.set_content(body)
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    msg["Message-ID"] = message_id or make_msgid(
+        domain=sender.rpartition("@")[2].strip("> ") or None)
     return msg
 
 
@@ -93,7 +110,7 @@ class Mailer(AbstractContextManager):
         self._smtp = smtp
         return self
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         """Send one message. :raise MailError: when the server refuses it or the line drops."""
         if self._smtp is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

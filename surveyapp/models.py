@@ -251,6 +251,10 @@ class Round(Model):
     close_problem: Mapped[str | None] = mapped_column(String(1000))
     #: When the rendering of the closed round's reports was last queued (``reports/jobs.py``).
     reports_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Random, the key of the round's Message-IDs (``rounds/invitations.message_id``): a
+    #: message sent again after a worker died gets the same Message-ID, so mail systems take it
+    #: for the same message, while the ID tells no outsider which invitation it carries.
+    mail_salt: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
 
     teams: Mapped[list[Team]] = relationship(secondary=round_scope, order_by="Team.name")
     invitations: Mapped[list[Invitation]] = relationship(
@@ -425,6 +429,67 @@ class StoredReport(Model):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     fingerprint: Mapped[str] = mapped_column(String(64))
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailKind:
+    INVITATION = "invitation"
+    REMINDER = "reminder"
+
+
+class MailBatch(Model):
+    """A share of one sending (the invitations of a round, or one of its reminders) that one
+    worker sends over one SMTP connection: the round's invitations with ids from
+    ``first_invitation_id`` to ``last_invitation_id`` that still need this message.
+
+    What each person was sent is recorded on their invitation (``sent_at``,
+    ``reminder_batch``), in the commit after each message, so that a batch taken over after
+    its worker died sends only what is not recorded yet. The lease (``lease_owner`` until
+    ``lease_until``, renewed as the owner goes) lets one worker at a time send a batch; the
+    job that runs by the clock queues again a batch whose lease ran out, or whose retry is
+    due after the mail server failed (``failures``, ``error``, ``next_try_at``).
+    """
+
+    __tablename__ = "mail_batch"
+    __table_args__ = (
+        CheckConstraint("kind IN ('invitation', 'reminder')", name="kind_known"),
+        CheckConstraint("sent >= 0 AND total >= 0", name="counts_not_negative"),
+        Index("ix_mail_batch_round", "round_id", "kind", "reminder"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    #: The reminder's number (``Round.reminder_batches`` when it started); 0 for invitations.
+    reminder: Mapped[int] = mapped_column(default=0)
+    first_invitation_id: Mapped[int]
+    last_invitation_id: Mapped[int]
+    #: Messages the batch had to send when it was made, and those sent so far.
+    total: Mapped[int]
+    sent: Mapped[int] = mapped_column(default=0)
+    #: Whether the page may show this batch's figures: always for invitations; for a reminder
+    #: only when HR's page showed how many it would reach (``RoundProgress.to_remind``) when
+    #: it started, since how many were reminded tells how many have submitted.
+    countable: Mapped[bool] = mapped_column(default=True)
+    #: The HR admin who asked (None: the command line), whose name a link mailed to a changed
+    #: address or written to the outbox is recorded under (``LinkExport``).
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the batch was last put on the queue (None: taken off it by a worker, or its retry
+    #: is to be queued by the clock).
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The worker sending the batch, and until when it may (renewed as it sends).
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Failed attempts in a row, the last failure (for HR: a reminder's names no recipient),
+    #: when it happened, and when the batch is tried again.
+    failures: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When every message was sent, or the round closed and the rest was dropped.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LinkExport(Model):

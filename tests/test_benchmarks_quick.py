@@ -19,6 +19,7 @@ ROWS = [
     "Closing a round (tallying its answers)", "Team PDF render, p50", "Team PDF render, p95",
     "Team PDF peak RSS", "RSS growth over the renders", "Group PDF render, p50",
     "Bulk PDFs with the CLI", "People import, first", "People import, refresh",
+    "Invitations through the queue",
 ]
 
 

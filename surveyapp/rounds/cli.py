@@ -20,10 +20,16 @@ from sqlalchemy import select
 from ..clock import today
 from ..directory.queries import load_tree
 from ..extensions import db
-from ..models import Round, RoundStatus, Team
+from ..models import MailBatch, Round, RoundStatus, Team
 from ..orgtree import PATH_SEPARATOR, split_path
 from ..reports.jobs import prepare_reports
-from .invitations import send_invitations, send_reminders
+from .invitations import (
+    MailRequest,
+    enqueue_batches,
+    queue_invitations,
+    queue_reminders,
+    send_batch,
+)
 from .jobs import close_if_due, due_round_ids
 from .link_exports import export_links
 from .operations import (
@@ -169,26 +175,68 @@ def links_command(round_id, output):
                "a link can answer as that person.", err=True)
 
 
+WAIT_HELP = ("Send the messages from this command, batch after batch, and say how it went, "
+             "instead of leaving them to the queue's workers.")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _dispatch(request: MailRequest, wait: bool) -> str | None:
+    """Queue the request's batches, or with ``wait`` send them here. :return: the last
+    failure when waiting (None: everything went)."""
+    db.session.commit()
+    if not wait:
+        enqueue_batches(request.batch_ids)
+        return None
+    error = None
+    for batch_id in request.batch_ids:
+        send_batch(batch_id)
+        batch = db.session.get(MailBatch, batch_id)
+        if batch is not None and batch.finished_at is None:
+            error = batch.error or "the batch was not finished"
+        db.session.rollback()
+    return error
+
+
+def _sent(request: MailRequest) -> int:
+    return sum(b.sent for batch_id in request.batch_ids
+               if (b := db.session.get(MailBatch, batch_id)) is not None)
+
+
 @round_group.command("send")
 @click.argument("round_id", type=int)
-def send_command(round_id):
-    """E-mail the invitations of an open round that have not been sent yet."""
+@click.option("--wait", is_flag=True, help=WAIT_HELP)
+def send_command(round_id, wait):
+    """E-mail the invitations of an open round that have not been sent yet.
+
+    By default the queue's workers send them, in batches; the round's page shows the progress.
+    """
     try:
-        report = send_invitations(_round(round_id))
-    except RoundError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"Sent {report.sent} invitation{'' if report.sent == 1 else 's'}.")
-    if report.error:
+        request = queue_invitations(_round(round_id), None)
+    except RoundError as refused:
+        raise click.ClickException(str(refused)) from refused
+    error = _dispatch(request, wait)
+    if not wait:
+        click.echo(f"Queued {_plural(request.queued, 'invitation')} for the workers"
+                   + (f" (and {_plural(request.retried, 'waiting batch')} again)"
+                      if request.retried else "") + ": the round's page shows the progress.")
+        return
+    sent = _sent(request)
+    click.echo(f"Sent {_plural(sent, 'invitation')}.")
+    if error:
         raise click.ClickException(
-            f"The mail server failed: {report.error}. Run the command again to send the rest; "
-            "no one gets the same invitation twice.")
+            f"The mail server failed: {error} The rest is tried again by the workers, or run "
+            "the command again; no one gets the same invitation twice.")
 
 
 @round_group.command("remind")
 @click.argument("round_id", type=int)
 @click.option("--resume", is_flag=True,
               help="Finish the last reminder after a failure instead of starting a new one.")
-def remind_command(round_id, resume):
+@click.option("--wait", is_flag=True, help=WAIT_HELP)
+def remind_command(round_id, resume, wait):
     """Remind those e-mailed an invitation who have not submitted yet.
 
     How many were reminded is said only where HR's page may show it (see rounds/progress.py).
@@ -196,21 +244,28 @@ def remind_command(round_id, resume):
     round_ = _round(round_id)
     counted = None if resume else round_progress(round_).to_remind
     try:
-        report = send_reminders(round_, new_batch=not resume)
-    except RoundError as error:
-        raise click.ClickException(str(error)) from error
-    if report.error:
+        request = queue_reminders(round_, None, new_batch=not resume,
+                                  countable=counted is not None)
+    except RoundError as refused:
+        raise click.ClickException(str(refused)) from refused
+    minimum = round_.min_group_size
+    error = _dispatch(request, wait)
+    if error:
         raise click.ClickException(
-            f"{report.error.rstrip('.')}. Not every reminder was sent: run the command again "
-            "with --resume to send the rest; no one gets the same reminder twice.")
-    if report.resumed or counted is None:
-        click.echo("Reminded everyone e-mailed who had not been reminded and has not submitted "
-                   "yet." if report.resumed else
-                   "Reminded everyone e-mailed who has not submitted yet (how many is hidden "
-                   f"while fewer than {round_.min_group_size} have submitted, or while some "
+            f"{error.rstrip('.')}. Not every reminder was sent: the workers try again, or run "
+            "the command again with --resume; no one gets the same reminder twice.")
+    done = "Reminded" if wait else "Reminding"
+    if request.resumed or counted is None:
+        click.echo(f"{done} everyone e-mailed who had not been reminded and has not submitted "
+                   "yet." if request.resumed else
+                   f"{done} everyone e-mailed who has not submitted yet (how many is hidden "
+                   f"while fewer than {minimum} have submitted, or while some "
                    "invitations have not been e-mailed).")
+    elif wait:
+        click.echo(f"Sent {_plural(_sent(request), 'reminder')}.")
     else:
-        click.echo(f"Sent {report.sent} reminder{'' if report.sent == 1 else 's'}.")
+        click.echo(f"Queued {_plural(request.queued, 'reminder')} for the workers: the round's "
+                   "page shows the progress.")
 
 
 @round_group.command("list")

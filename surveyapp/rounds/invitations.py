@@ -1,20 +1,44 @@
 """Invitations and reminders: links, e-mails, and the links CSV for HR's own mail system.
 
-Sending commits after every message, so that a crash or a mail-server failure midway leaves a
-record of who was sent; sending again skips them. (A crash between the server accepting a
-message and the commit can send that one message twice: at least once, never lost.)
+HR's buttons (and ``flask round send`` / ``remind``) only record the request: the messages
+still due are split into ``MailBatch`` rows of ``MAIL_BATCH_SIZE`` invitations each (by id),
+which the queue's workers send, each batch over one SMTP connection (``send_batch``, the job
+``rounds.jobs.send_mail_batch``). docs/ARCHITECTURE.md ("E-mail in batches") has the whole story:
+
+- **One worker per batch.** A worker takes a batch with a lease (``lease_owner`` until
+  ``lease_until``), renewed with every message; a batch whose lease ran out (its worker died)
+  is queued again by the job that runs by the clock, and another worker takes it over.
+- **Each message once.** What each person was sent is recorded on their invitation
+  (``sent_at``; ``reminder_batch`` for the reminder's number) in the commit right after the
+  mail server accepted the message, and a batch sends only what is not recorded yet. The one
+  message in doubt is the one a worker had handed to the server when it died, before that
+  commit: the worker that takes the batch over sends it again, with the same Message-ID
+  (``message_id``: deterministic per invitation and message), so that mail systems that keep
+  track of Message-IDs take it for the same message. It is the only message that may arrive
+  twice, and only once per worker killed.
+- **The mail server down.** A batch that fails is tried again after a delay that doubles from
+  ``MAIL_RETRY_SECONDS`` up to an hour; the round's page says what failed and when the next
+  try is (``sending_status``).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
-from collections.abc import Iterable, Iterator
+import os
+import secrets
+import socket
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from flask import current_app, has_request_context
-from flask_login import current_user
-from sqlalchemy import CursorResult, and_, select, update
+from flask import current_app
+from sqlalchemy import CursorResult, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Result
 
 from ..clock import today
 from ..extensions import db
@@ -22,11 +46,14 @@ from ..mail import Mailer, MailError, make_message
 from ..models import (
     Invitation,
     LinkExport,
+    MailBatch,
+    MailKind,
     Participation,
     Person,
     Round,
     RoundStatus,
     RoundTeam,
+    User,
     utcnow,
 )
 from ..spreadsheet import text_cell
@@ -77,170 +104,92 @@ def links_csv(rows: Iterable[list[str]]) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class SendReport:
-    sent: int
-    #: Set when sending stopped early; those not sent are sent by the next attempt.
-    error: str | None = None
-    #: Reminders only: this call went on with a batch already started (asked to, or because
-    #: another batch had begun since HR loaded the page) instead of starting a new one.
-    resumed: bool = False
-
-
-def _body(invitation: Invitation, *, reminder: bool) -> tuple[str, str]:
-    cfg = current_app.config
-    round_ = invitation.round
-    closes = f"{round_.closes_on:%A %-d %B %Y}"
-    if reminder:
-        subject = f"Reminder: {round_.name} closes on {closes}"
-        opening = ("A short reminder: you have not submitted your answers to our service culture "
-                   "survey yet. If you have started, your answers are saved; the link takes you "
-                   "back to where you stopped.")
-    else:
-        subject = f"Your invitation: {round_.name}"
-        opening = ("We would like to know how you practise the habits behind excellent service, "
-                   "and what you would do to make our service better. It takes about 10 minutes.")
-    body = f"""Hello {invitation.person.name},
-
-{opening}
-
-Your personal link:
-{survey_url(invitation)}
-
-The survey is open until {closes}. You can stop at any time and come back later.
-
-Your answers are stored without your name. Results are only shown for groups of at least
-{round_.min_group_size} people, so no one, including your manager, can see what you answered.
-Please do not forward this e-mail: the link is yours alone.
-
-Thank you,
-{cfg['ORGANISATION_NAME']}
-"""
-    return subject, body
-
-
-def _claim(invitation_id: int, *, reminder: bool, batch: int) -> Invitation | None:
-    """Lock and return the invitation if it still needs this message, else None.
-
-    The row lock (PostgreSQL) or the write transaction (SQLite's BEGIN IMMEDIATE) is held
-    until the commit after sending, so that two senders at once (a double click, two admins,
-    cron and a click) never send the same message twice: the second sees it done and skips.
-    """
-    invitation = db.session.get(Invitation, invitation_id, with_for_update=True,
-                                populate_existing=True)
-    if invitation is None or invitation.round.phase(today()) != RoundStatus.OPEN:
-        return None  # a round that closed meanwhile: its links no longer work
-    if not reminder:
-        return invitation if invitation.sent_at is None else None
-    submitted = db.session.get(Participation, (invitation.round_id, invitation.person_id))
-    if invitation.reminder_batch >= batch or submitted is not None:
-        return None
-    return invitation
-
-
 #: Who took links out of the application from ``flask round ...`` (no one is signed in).
 COMMAND_LINE = "the command line"
 #: How a link left the application other than by e-mail to its person's address at launch
 #: (``LinkExport.exported_by`` reads "<who> (<how>)").
 TO_THE_OUTBOX = "e-mails written to the outbox folder, as no mail server is set"
 TO_A_CHANGED_ADDRESS = "e-mailed to an address changed after the round opened"
+#: The longest wait between two tries of a batch after the mail server failed.
+LONGEST_RETRY = timedelta(hours=1)
+#: A batch queued this long ago and not taken by any worker is queued again by the clock (the
+#: queue lost it: a Redis flushed, a queue file deleted).
+REQUEUE_AFTER = timedelta(minutes=15)
 
 
-class _Exports:
-    """The links of a sending that leave the application where someone other than their person
-    could read them, counted in a ``LinkExport`` per way, in the same commit as each message:
-    written to ``instance/outbox/`` (no mail server), or mailed to an address HR changed after
-    the round opened. Either lets the reader answer in the person's name, as an export does."""
-
-    def __init__(self, mailer: Mailer):
-        self.to_files = mailer.writes_files
-        self.rows: dict[str, LinkExport] = {}
-        user = current_user if has_request_context() else None
-        self.user = user if user is not None and user.is_authenticated else None
-
-    def count(self, invitation: Invitation) -> None:
-        if self.to_files:
-            self._add(invitation.round_id, TO_THE_OUTBOX)
-        elif invitation.email is not None and invitation.person.email != invitation.email:
-            self._add(invitation.round_id, TO_A_CHANGED_ADDRESS)
-
-    def _add(self, round_id: int, how: str) -> None:
-        row = self.rows.get(how)
-        if row is None:
-            who = self.user.name if self.user else COMMAND_LINE
-            row = self.rows[how] = LinkExport(
-                round_id=round_id, links=0, exported_by=f"{who} ({how})"[:200],
-                user_id=self.user.id if self.user else None)
-            db.session.add(row)
-        row.links += 1
+# --- asking: HR's buttons and the commands ----------------------------------------------------
 
 
-def _send(invitation_ids: list[int], *, reminder: bool, batch: int = 0) -> SendReport:
-    sent = 0
-    try:
-        with Mailer() as mailer:
-            exports = _Exports(mailer)
-            for invitation_id in invitation_ids:
-                invitation = _claim(invitation_id, reminder=reminder, batch=batch)
-                if invitation is None:
-                    db.session.rollback()
-                    continue
-                subject, body = _body(invitation, reminder=reminder)
-                mailer.send(make_message(to=invitation.person.email, subject=subject, body=body))
-                exports.count(invitation)
-                if reminder:
-                    invitation.reminder_batch = batch
-                else:
-                    invitation.sent_at = utcnow()
-                db.session.commit()
-                sent += 1
-    except MailError as error:
-        db.session.rollback()
-        # A reminder goes only to someone who has not submitted: its address stays out.
-        return SendReport(sent, error.without_recipient if reminder else str(error))
-    return SendReport(sent)
+@dataclass(frozen=True)
+class MailRequest:
+    """What a press of "Send invitations" or "Send reminders" set going."""
+
+    #: Messages in the batches made now (a reminder's count is shown only where allowed).
+    queued: int
+    #: The batches to put on the queue once the request has committed: the new ones, and
+    #: those of the same sending that were waiting (for a retry, or for a worker).
+    batch_ids: tuple[int, ...] = ()
+    #: Reminders only: this press went on with the reminder already started (asked to, or
+    #: because another one had started since HR loaded the page) instead of a new one.
+    resumed: bool = False
+    #: How many of ``batch_ids`` were made now (the others were waiting and are tried again).
+    new_batches: int = 0
+
+    @property
+    def retried(self) -> int:
+        """Batches that were waiting and are queued again now."""
+        return len(self.batch_ids) - self.new_batches
 
 
 def unsent_invitations(round_: Round) -> list[int]:
-    """Ids of the round's invitations not e-mailed yet, in the order of the people's names."""
+    """Ids of the round's invitations not e-mailed yet, in order."""
     return list(db.session.scalars(
-        select(Invitation.id).join(Invitation.person)
+        select(Invitation.id)
         .where(Invitation.round_id == round_.id, Invitation.sent_at.is_(None))
-        .order_by(Person.name, Person.id)
-    ))
+        .order_by(Invitation.id)))
 
 
-def reminders_due(round_: Round, batch: int) -> list[int]:
-    """Ids of the invitations that reminder ``batch`` still has to reach: e-mailed from here,
-    not submitted, and not reminded in this batch yet."""
+def reminders_due(round_: Round, reminder: int) -> list[int]:
+    """Ids of the invitations that reminder ``reminder`` still has to reach: e-mailed from
+    here, not submitted, and not reminded in this reminder yet; in order."""
     return list(db.session.scalars(
-        select(Invitation.id).join(Invitation.person)
+        select(Invitation.id)
         .where(Invitation.round_id == round_.id, Invitation.sent_at.is_not(None),
-               Invitation.reminder_batch < batch, _not_submitted())
-        .order_by(Person.name, Person.id)
-    ))
+               Invitation.reminder_batch < reminder, _not_submitted())
+        .order_by(Invitation.id)))
 
 
-def send_invitations(round_: Round) -> SendReport:
-    """E-mail every invitation of an open round not sent yet. Commits after each message.
+def queue_invitations(round_: Round, user: User | None) -> MailRequest:
+    """Record the sending of every invitation of the open round not e-mailed yet, in batches
+    (``user``: the HR admin who asked; None for the command line). The caller commits, then
+    ``enqueue_batches``.
+
+    An invitation that a batch not finished yet will send gets no second batch: pressing the
+    button twice (or again while the mail server is down) sends no one two invitations, and
+    queues the waiting batches again at once.
 
     :raise RoundError: when the round is not open.
     """
+    _lock(round_)
     if round_.phase(today()) != RoundStatus.OPEN:
         raise RoundError("Invitations can only be sent for an open round.")
-    return _send(unsent_invitations(round_), reminder=False)
+    return _queue(round_, MailKind.INVITATION, 0, unsent_invitations(round_), user,
+                  countable=True)
 
 
-def send_reminders(round_: Round, *, new_batch: bool = True,
-                   expected_batch: int | None = None) -> SendReport:
-    """Remind everyone invited who has not submitted. Commits after each message.
+def queue_reminders(round_: Round, user: User | None, *, new_batch: bool = True,
+                    expected_batch: int | None = None, countable: bool = False) -> MailRequest:
+    """Record a reminder to everyone e-mailed who has not submitted, in batches. The caller
+    commits, then ``enqueue_batches``.
 
-    ``new_batch=True`` starts a new reminder (HR pressed "Send reminders"); ``False`` resumes
-    the current one after a failure, skipping those already reminded. ``expected_batch`` is
-    the number of batches HR saw when pressing the button: if another batch has started since
-    (a double click), this one resumes it instead of reminding everyone a second time.
+    ``new_batch=True`` starts a new reminder (HR pressed "Send reminders"); ``False`` goes on
+    with the current one (after a failure: at once, rather than at the next try), sending to
+    those it has not reached. ``expected_batch`` is the number of reminders HR saw when
+    pressing the button: if another has started since (a double click), this press goes on
+    with it instead of reminding everyone a second time. ``countable``: whether the page that
+    asked may show how many the reminder reaches (``RoundProgress.to_remind``).
 
-    :raise RoundError: when the round is not open, or there is no reminder to resume.
+    :raise RoundError: when the round is not open, or there is no reminder to go on with.
     """
     if round_.phase(today()) != RoundStatus.OPEN:
         raise RoundError("Reminders can only be sent for an open round.")
@@ -249,18 +198,429 @@ def send_reminders(round_: Round, *, new_batch: bool = True,
         seen = round_.reminder_batches if expected_batch is None else expected_batch
         started = db.session.execute(
             update(Round).where(Round.id == round_.id, Round.reminder_batches == seen)
-            .values(reminder_batches=seen + 1)
-        )
+            .values(reminder_batches=seen + 1))
         # An UPDATE's result is a CursorResult, though Session.execute's annotation says Result.
         if not isinstance(started, CursorResult):
             raise AssertionError(f"an UPDATE returned a {type(started).__name__}")
         resumed = started.rowcount == 0
+    _lock(round_)
+    reminder = round_.reminder_batches
+    if reminder == 0:
+        raise RoundError("No reminder has been started for this round.")
+    request = _queue(round_, MailKind.REMINDER, reminder, reminders_due(round_, reminder), user,
+                     countable=countable and not resumed)
+    return MailRequest(request.queued, request.batch_ids, resumed, request.new_batches)
+
+
+def _lock(round_: Round) -> None:
+    """Lock the round's row (PostgreSQL; SQLite's writers take turns anyway) and read it
+    again, so that two presses at once make one set of batches."""
+    db.session.refresh(round_, with_for_update=True)
+
+
+def _queue(round_: Round, kind: str, reminder: int, due: list[int], user: User | None, *,
+           countable: bool) -> MailRequest:
+    now = utcnow()
+    waiting = list(db.session.scalars(
+        select(MailBatch).where(MailBatch.round_id == round_.id, MailBatch.kind == kind,
+                                MailBatch.reminder == reminder, MailBatch.finished_at.is_(None))
+        .order_by(MailBatch.id)))
+    covered = sorted((b.first_invitation_id, b.last_invitation_id) for b in waiting)
+    firsts = [first for first, _ in covered]
+
+    def is_covered(invitation_id: int) -> bool:
+        at = bisect_right(firsts, invitation_id) - 1
+        return at >= 0 and invitation_id <= covered[at][1]
+
+    todo = [i for i in due if not is_covered(i)]
+    size = max(1, int(current_app.config["MAIL_BATCH_SIZE"]))
+    new = [MailBatch(round_id=round_.id, kind=kind, reminder=reminder,
+                     first_invitation_id=chunk[0], last_invitation_id=chunk[-1],
+                     total=len(chunk), countable=countable,
+                     requested_by_id=user.id if user else None,
+                     requested_by=(user.name if user else COMMAND_LINE)[:200], queued_at=now)
+           for chunk in (todo[start:start + size] for start in range(0, len(todo), size))]
+    db.session.add_all(new)
+    again = [b for b in waiting if b.lease_until is None or b.lease_until < now]
+    for batch in again:  # asked again: try now rather than at the next try
+        batch.next_try_at, batch.queued_at = None, now
+    db.session.flush()
+    return MailRequest(len(todo), tuple(b.id for b in new + again), new_batches=len(new))
+
+
+def enqueue_batches(batch_ids: Iterable[int]) -> None:
+    """Put the batches on the queue (after the commit that recorded them)."""
+    from .jobs import send_mail_batch  # the jobs module imports this one
+
+    for batch_id in batch_ids:
+        send_mail_batch.enqueue(batch_id)
+
+
+def requeue_stalled() -> int:
+    """Queue again every batch not finished that no worker holds and that is due: its lease
+    ran out (the worker died), its retry is due, or it waited on the queue too long. (The job
+    ``rounds.jobs.resume_mail`` runs this every minute.) :return: how many."""
+    now = utcnow()
+    batch_ids = list(db.session.scalars(
+        select(MailBatch.id).where(
+            MailBatch.finished_at.is_(None),
+            or_(MailBatch.lease_until.is_(None), MailBatch.lease_until < now),
+            or_(MailBatch.next_try_at.is_(None), MailBatch.next_try_at <= now),
+            or_(MailBatch.queued_at.is_(None), MailBatch.queued_at < now - REQUEUE_AFTER))
+        .order_by(MailBatch.id)))
+    if batch_ids:
+        db.session.execute(update(MailBatch).where(MailBatch.id.in_(batch_ids))
+                           .values(queued_at=now))
+    db.session.commit()
+    enqueue_batches(batch_ids)
+    return len(batch_ids)
+
+
+# --- sending: a worker and its batch ----------------------------------------------------------
+
+
+def message_id(salt: str, invitation_id: int, kind: str, reminder: int, domain: str) -> str:
+    """The Message-ID of one message: the same each time it is sent (so a message sent again
+    after a worker died is known as the same one), an HMAC under the round's random salt so
+    that it tells its reader nothing (not the invitation, the person or the round)."""
+    digest = hmac.new(salt.encode(), f"{invitation_id}.{kind}.{reminder}".encode(),
+                      hashlib.sha256).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def mail_domain() -> str:
+    """The domain of ``MAIL_SENDER``, for Message-IDs."""
+    domain = current_app.config["MAIL_SENDER"].rpartition("@")[2].strip("> ")
+    return domain or socket.getfqdn()
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """What a batch's messages share: the round's words, worked out once per batch."""
+
+    round_name: str
+    closes: str
+    minimum: int
+    organisation: str
+    base_url: str
+    reminder: bool
+
+    def compose(self, name: str, nonce: str) -> tuple[str, str]:
+        if self.reminder:
+            subject = f"Reminder: {self.round_name} closes on {self.closes}"
+            opening = ("A short reminder: you have not submitted your answers to our service "
+                       "culture survey yet. If you have started, your answers are saved; the "
+                       "link takes you back to where you stopped.")
+        else:
+            subject = f"Your invitation: {self.round_name}"
+            opening = ("We would like to know how you practise the habits behind excellent "
+                       "service, and what you would do to make our service better. It takes "
+                       "about 10 minutes.")
+        body = f"""Hello {name},
+
+{opening}
+
+Your personal link:
+{self.base_url}/s/{token_for(nonce)}
+
+The survey is open until {self.closes}. You can stop at any time and come back later.
+
+Your answers are stored without your name. Results are only shown for groups of at least
+{self.minimum} people, so no one, including your manager, can see what you answered.
+Please do not forward this e-mail: the link is yours alone.
+
+Thank you,
+{self.organisation}
+"""
+        return subject, body
+
+
+class _Exports:
+    """The links of a batch that leave the application where someone other than their person
+    could read them, counted in a ``LinkExport`` per way, in the same commit as each message:
+    written to ``instance/outbox/`` (no mail server), or mailed to an address HR changed after
+    the round opened. Either lets the reader answer in the person's name, as an export does.
+    Counted under the HR admin who asked for the sending (``MailBatch.requested_by``)."""
+
+    def __init__(self, batch: MailBatch, to_files: bool):
+        self.round_id = batch.round_id
+        self.to_files = to_files
+        self.who = batch.requested_by
+        self.user_id = batch.requested_by_id
+        self.row_ids: dict[str, int] = {}
+
+    def how(self, launch_email: str | None, email: str) -> str | None:
+        if self.to_files:
+            return TO_THE_OUTBOX
+        if launch_email is not None and launch_email != email:
+            return TO_A_CHANGED_ADDRESS
+        return None
+
+    def count(self, how: str) -> None:
+        row_id = self.row_ids.get(how)
+        if row_id is None:
+            self.row_ids[how] = db.session.execute(
+                insert(LinkExport).values(
+                    round_id=self.round_id, links=1, exported_by=f"{self.who} ({how})"[:200],
+                    user_id=self.user_id, at=utcnow())
+                .returning(LinkExport.id)).scalar_one()
+        else:
+            db.session.execute(update(LinkExport).where(LinkExport.id == row_id)
+                               .values(links=LinkExport.links + 1))
+
+
+@dataclass(frozen=True)
+class _Due:
+    invitation_id: int
+    nonce: str
+    launch_email: str | None
+    email: str
+    name: str
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:100]
+
+
+def _rowcount(result: Result[Any]) -> int:
+    if not isinstance(result, CursorResult):
+        raise AssertionError(f"an UPDATE returned a {type(result).__name__}")
+    return result.rowcount
+
+
+INVITATIONS = Invitation.__table__
+BATCHES = MailBatch.__table__
+ROUNDS = Round.__table__
+PARTICIPATIONS = Participation.__table__
+
+
+class _Batch:
+    """One worker's run of one batch (``send_batch``). Its per-message statements are Core
+    statements on the tables, built once per run: per message, the ORM's statement building
+    cost more than the database."""
+
+    def __init__(self, batch_id: int) -> None:
+        cfg = current_app.config
+        self.id = batch_id
+        self.owner = _worker_name()
+        self.lease = timedelta(seconds=float(cfg["MAIL_LEASE_SECONDS"]))
+        self.retry = timedelta(seconds=float(cfg["MAIL_RETRY_SECONDS"]))
+        mine = and_(BATCHES.c.id == self.id, BATCHES.c.lease_owner == self.owner)
+        self.progress = update(BATCHES).where(mine).values(
+            sent=BATCHES.c.sent + 1, lease_until=bindparam("until"), error=None, failures=0)
+        self.invited = update(INVITATIONS).where(
+            INVITATIONS.c.id == bindparam("invitation"),
+            INVITATIONS.c.sent_at.is_(None)).values(sent_at=bindparam("now"))
+        self.reminded = update(INVITATIONS).where(
+            INVITATIONS.c.id == bindparam("invitation"),
+            INVITATIONS.c.reminder_batch < bindparam("reminder")).values(
+            reminder_batch=bindparam("reminder"))
+        self.state = (
+            select(ROUNDS.c.status, ROUNDS.c.closes_on, ROUNDS.c.close_requested_at,
+                   INVITATIONS.c.sent_at, INVITATIONS.c.reminder_batch,
+                   exists().where(PARTICIPATIONS.c.round_id == INVITATIONS.c.round_id,
+                                  PARTICIPATIONS.c.person_id == INVITATIONS.c.person_id),
+                   select(BATCHES.c.lease_owner).where(BATCHES.c.id == self.id)
+                   .scalar_subquery())
+            .select_from(INVITATIONS.join(ROUNDS, ROUNDS.c.id == INVITATIONS.c.round_id))
+            .where(INVITATIONS.c.id == bindparam("invitation")))
+
+    def take(self) -> bool:
+        """Take the batch, if it is unfinished, due and no live lease holds it."""
+        now = utcnow()
+        took = _rowcount(db.session.execute(
+            update(MailBatch).where(
+                MailBatch.id == self.id, MailBatch.finished_at.is_(None),
+                or_(MailBatch.lease_until.is_(None), MailBatch.lease_until < now),
+                or_(MailBatch.next_try_at.is_(None), MailBatch.next_try_at <= now))
+            .values(lease_owner=self.owner, lease_until=now + self.lease, queued_at=None)))
         db.session.commit()
-        db.session.refresh(round_)
-    elif round_.reminder_batches == 0:
-        raise RoundError("No reminder has been started for this round.")
-    batch = round_.reminder_batches
-    if batch == 0:
-        raise RoundError("No reminder has been started for this round.")
-    report = _send(reminders_due(round_, batch), reminder=True, batch=batch)
-    return SendReport(report.sent, report.error, resumed)
+        return took == 1
+
+    def finish(self) -> None:
+        db.session.execute(
+            update(MailBatch).where(MailBatch.id == self.id, MailBatch.lease_owner == self.owner)
+            .values(finished_at=utcnow(), lease_owner=None, lease_until=None, error=None,
+                    failures=0, next_try_at=None))
+
+    def record(self, batch: MailBatch, due: _Due, exports: _Exports) -> bool:
+        """Record one message as sent (not committed): the invitation, the batch's progress
+        and its lease, and the link's export if it is one. :return: False when the lease is
+        no longer this worker's (the batch was taken over: stop)."""
+        now = utcnow()
+        if batch.kind == MailKind.INVITATION:
+            db.session.execute(self.invited, {"invitation": due.invitation_id, "now": now})
+        else:
+            db.session.execute(self.reminded, {"invitation": due.invitation_id,
+                                               "reminder": batch.reminder})
+        how = exports.how(due.launch_email, due.email)
+        if how is not None:
+            exports.count(how)
+        return _rowcount(db.session.execute(self.progress, {"until": now + self.lease})) == 1
+
+    def fail(self, error: str) -> None:
+        now = utcnow()
+        failures = db.session.scalar(select(MailBatch.failures).where(MailBatch.id == self.id))
+        delay = min(self.retry * 2 ** (failures or 0), LONGEST_RETRY)
+        db.session.execute(
+            update(MailBatch).where(MailBatch.id == self.id, MailBatch.lease_owner == self.owner)
+            .values(failures=MailBatch.failures + 1, error=error[:1000], failed_at=now,
+                    next_try_at=now + delay, lease_owner=None, lease_until=None,
+                    queued_at=None))
+        current_app.logger.warning("Mail batch %s failed (trying again in %s): %s", self.id,
+                                   delay, error)
+
+    def still_due(self, batch: MailBatch, invitation_id: int) -> bool | None:
+        """Whether the message is still due: None when the batch must stop (the round closed,
+        or the lease is no longer this worker's)."""
+        row = db.session.execute(self.state, {"invitation": invitation_id}).one_or_none()
+        if row is None:
+            return False
+        status, closes_on, close_requested_at, sent_at, reminded, submitted, owner = row
+        if owner != self.owner or not _open(status, closes_on, close_requested_at):
+            return None
+        if batch.kind == MailKind.INVITATION:
+            return sent_at is None
+        return sent_at is not None and reminded < batch.reminder and not submitted
+
+
+def _open(status: str, closes_on: date, close_requested_at: datetime | None) -> bool:
+    """``Round.phase(today()) == OPEN`` for a round read as plain values."""
+    return (status == RoundStatus.OPEN and close_requested_at is None
+            and closes_on >= today())
+
+
+def _due_rows(batch: MailBatch) -> list[_Due]:
+    """The batch's messages not recorded as sent yet, in one query."""
+    query = (select(Invitation.id, Invitation.nonce, Invitation.email, Person.email, Person.name)
+             .join(Person, Person.id == Invitation.person_id)
+             .where(Invitation.round_id == batch.round_id,
+                    Invitation.id.between(batch.first_invitation_id, batch.last_invitation_id)))
+    if batch.kind == MailKind.INVITATION:
+        query = query.where(Invitation.sent_at.is_(None))
+    else:
+        query = query.where(Invitation.sent_at.is_not(None),
+                            Invitation.reminder_batch < batch.reminder, _not_submitted())
+    return [_Due(*row) for row in db.session.execute(query.order_by(Invitation.id))]
+
+
+def send_batch(batch_id: int) -> int:
+    """Send what the batch still has to send, if no other worker holds it; the job
+    ``rounds.jobs.send_mail_batch``. :return: the messages this call sent.
+
+    Each message is recorded as sent in the commit right after the mail server accepted it,
+    in the same transaction as the check of the next one (the round still open, the lease
+    still this worker's, the message still due), so one short write transaction per message
+    and none held during the SMTP exchange. A mail-server failure leaves the rest for the
+    next try (``MailBatch.next_try_at``).
+    """
+    run = _Batch(batch_id)
+    if not run.take():
+        return 0
+    batch = db.session.get(MailBatch, batch_id)
+    round_ = db.session.get(Round, batch.round_id) if batch is not None else None
+    if batch is None or round_ is None:
+        db.session.rollback()
+        return 0
+    db.session.expunge(batch)
+    cfg = current_app.config
+    reminder = batch.kind == MailKind.REMINDER
+    letter = _Letter(round_.name, f"{round_.closes_on:%A %-d %B %Y}", round_.min_group_size,
+                     cfg["ORGANISATION_NAME"], cfg["BASE_URL"].rstrip("/"), reminder)
+    salt, domain = round_.mail_salt, mail_domain()
+    due = _due_rows(batch) if round_.phase(today()) == RoundStatus.OPEN else []
+    if not due:
+        run.finish()
+        db.session.commit()
+        return 0
+    db.session.commit()
+    sent = 0
+    done: _Due | None = None  # sent, to record in the next commit
+    try:
+        with Mailer() as mailer:
+            exports = _Exports(batch, mailer.writes_files)
+            for item in due:
+                if done is not None and not run.record(batch, done, exports):
+                    db.session.commit()
+                    return sent  # taken over: the lease ran out
+                done = None
+                state = run.still_due(batch, item.invitation_id)
+                if state is None:
+                    break
+                db.session.commit()
+                if not state:
+                    continue
+                subject, body = letter.compose(item.name, item.nonce)
+                mailer.send(make_message(
+                    to=item.email, subject=subject, body=body,
+                    message_id=message_id(salt, item.invitation_id, batch.kind,
+                                          batch.reminder, domain)))
+                done = item
+                sent += 1
+            if done is not None and not run.record(batch, done, exports):
+                db.session.commit()
+                return sent
+            run.finish()
+            db.session.commit()
+    except MailError as error:
+        # Raised by the connection or by a message the server did not accept: every message
+        # accepted before it is recorded already (in the commit before the next message).
+        db.session.rollback()
+        # A reminder goes only to someone who has not submitted: its address stays out.
+        run.fail(error.without_recipient if reminder else str(error))
+        db.session.commit()
+    return sent
+
+
+# --- what the round's page shows --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendingStatus:
+    """The state of a round's invitations, or of its latest reminder, for HR's page."""
+
+    #: Batches not finished yet (0: nothing under way).
+    unfinished: int
+    #: Messages the batches had to send, and those sent; None where the page may not show
+    #: them (a reminder whose count would tell how many have submitted).
+    total: int | None
+    sent: int | None
+    #: The latest failure of a batch not finished: what the mail server did, when, and the
+    #: next try (a reminder's names no recipient).
+    error: str | None = None
+    failed_at: datetime | None = None
+    next_try_at: datetime | None = None
+
+    @property
+    def under_way(self) -> bool:
+        return self.unfinished > 0
+
+
+def sending_status(round_: Round, kind: str, *, may_count: bool = True) -> SendingStatus:
+    """Where the round's invitations (``kind`` invitation) or its latest reminder stand.
+    ``may_count``: whether the page may show a reminder's figures at all (see
+    ``RoundProgress.to_remind``); they are shown only when every batch of the reminder was
+    counted when it started (``MailBatch.countable``)."""
+    reminder = round_.reminder_batches if kind == MailKind.REMINDER else 0
+    where = (MailBatch.round_id == round_.id, MailBatch.kind == kind,
+             MailBatch.reminder == reminder)
+    unfinished, total, sent, uncounted = db.session.execute(
+        select(func.count(MailBatch.id).filter(MailBatch.finished_at.is_(None)),
+               func.coalesce(func.sum(MailBatch.total), 0),
+               func.coalesce(func.sum(MailBatch.sent), 0),
+               func.count(MailBatch.id).filter(MailBatch.countable.is_(False)))
+        .where(*where)).one()
+    failed = db.session.execute(
+        select(MailBatch.error, MailBatch.failed_at, MailBatch.next_try_at)
+        .where(*where, MailBatch.finished_at.is_(None), MailBatch.error.is_not(None))
+        .order_by(MailBatch.failed_at.desc()).limit(1)).one_or_none()
+    shown = kind == MailKind.INVITATION or (may_count and not uncounted)
+    return SendingStatus(unfinished, total if shown else None, sent if shown else None,
+                         *(failed or (None, None, None)))
+
+
+def batches_of(round_id: int, kind: str, reminder: int = 0) -> Sequence[MailBatch]:
+    """The round's batches of one sending, in order (for commands and tests)."""
+    return db.session.scalars(
+        select(MailBatch).where(MailBatch.round_id == round_id, MailBatch.kind == kind,
+                                MailBatch.reminder == reminder).order_by(MailBatch.id)).all()

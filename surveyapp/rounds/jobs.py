@@ -1,9 +1,11 @@
-"""Jobs of rounds: closing them, on their date or when HR asks.
+"""Jobs of rounds: closing them, on their date or when HR asks; sending their e-mail.
 
 A round past its closing date (or asked to close) takes no answers from that moment: the pages
 decide it from the dates when they are read (``Round.phase``). Closing it, releasing and
 tallying its responses, is work for a job: ``close_due`` runs every minute and closes every
-such round; HR's "Close round now" queues ``close`` for its round at once.
+such round; HR's "Close round now" queues ``close`` for its round at once. Invitations and
+reminders go out in batches (``send_mail_batch``), and ``resume_mail`` queues again every
+minute the batches a killed worker or a failed mail server left undone (``invitations.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..extensions import db
 from ..jobs import every, job
 from ..models import Round, RoundStatus
 from ..reports.jobs import prepare_reports
+from .invitations import requeue_stalled, send_batch
 from .operations import RoundError, close_round
 
 
@@ -67,3 +70,20 @@ def close_due() -> None:
     """Close every round that is due (see ``due_round_ids``)."""
     for round_id in due_round_ids():
         close_if_due(round_id)
+
+
+@job()
+def send_mail_batch(batch_id: int) -> None:
+    """Send one batch of invitations or reminders (``invitations.send_batch``). No retries
+    from the queue: a failed batch records when to try again, and ``resume_mail`` queues it
+    then."""
+    send_batch(batch_id)
+
+
+@every(minute="*")
+def resume_mail() -> None:
+    """Queue again the batches of e-mail left undone: a killed worker's (once its lease has
+    run out), those whose retry after a mail-server failure is due, and any the queue lost."""
+    requeued = requeue_stalled()
+    if requeued:
+        current_app.logger.info("Queued %s mail batch(es) again", requeued)

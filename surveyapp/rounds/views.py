@@ -8,14 +8,14 @@ closing (``Round.phase``) until the job that runs every minute has closed it (jo
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..access import hr_required
-from ..clock import today
+from ..clock import organisation_zone, today
 from ..database import page_number
 from ..directory.queries import load_tree
 from ..domain import DomainError
@@ -24,11 +24,18 @@ from ..errors import render_error
 from ..extensions import db
 from ..forms import show_error
 from ..instrument import Instrument
-from ..models import Round, RoundStatus, Team
+from ..models import MailKind, Round, RoundStatus, Team
 from ..reports.storage import readiness
 from .forms import ExtendForm, RemindForm, RoundForm, statements_form
 from .instrument_edits import EditsRefused, StatementEdits, changes_from_published, edit_statements
-from .invitations import SendReport, links_csv, send_invitations, send_reminders
+from .invitations import (
+    MailRequest,
+    enqueue_batches,
+    links_csv,
+    queue_invitations,
+    queue_reminders,
+    sending_status,
+)
 from .jobs import close as close_job
 from .link_exports import export_links, link_export_on, recorded_exports
 from .operations import (
@@ -64,7 +71,7 @@ def _get_round(round_id: int) -> Round:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    return f"{n} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def long_date(day: date) -> str:
@@ -76,8 +83,17 @@ def phase(round_: Round) -> str:
     return round_.phase(today())
 
 
+def clock_time(moment: datetime) -> str:
+    """A moment as HR reads it on the round's page: "14:07" today, else "14:07 on 3 May"."""
+    local = moment.astimezone(organisation_zone())
+    if local.date() == today():
+        return f"{local:%H:%M}"
+    return f"{local:%H:%M} on {local:%-d %B}"
+
+
 bp.add_app_template_filter(long_date)
 bp.add_app_template_filter(phase)
+bp.add_app_template_filter(clock_time)
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -188,7 +204,11 @@ def show(round_id: int):
             "team_paths": [(tree.path(t.id), t.is_archived) for t in round_.teams],
         }
         return render_template("rounds/draft.html", **context)
-    context |= {"progress": round_progress(round_), "days_left": days_left(round_.closes_on, now),
+    progress = round_progress(round_)
+    context |= {"progress": progress, "days_left": days_left(round_.closes_on, now),
+                "invitations": sending_status(round_, MailKind.INVITATION),
+                "reminders": sending_status(round_, MailKind.REMINDER,
+                                            may_count=progress.to_remind is not None),
                 "exports": recorded_exports(round_.id), "link_export_on": link_export_on(),
                 "reports": readiness(round_.id) if round_.status == RoundStatus.CLOSED else None}
     return render_template("rounds/show.html", **context)
@@ -293,49 +313,48 @@ def delete(round_id: int):
 # --- an open round: sending, links, extending, closing ---------------------------------------
 
 
-def _report_sending(report: SendReport, total: int) -> None:
-    if report.error is None:
-        if report.sent:
-            flash(f"Sent {_plural(report.sent, 'invitation')}.", "success")
-        else:
-            flash("There were no invitations left to send.", "info")
-        return
-    flash(f"Sent {report.sent} of {_plural(total, 'invitation')}, then the mail server failed: "
-          f"{report.error.rstrip('.')}. Press Send again to send the rest; no one gets the same "
-          "invitation twice.", "error")
+def _report_sending(request: MailRequest) -> None:
+    if request.queued:
+        flash(f"Sending {_plural(request.queued, 'invitation')}: this page shows the progress.",
+              "success")
+    elif request.batch_ids:
+        flash("Trying again now to send the invitations left: this page shows the progress.",
+              "info")
+    else:
+        flash("There were no invitations left to send.", "info")
 
 
-def _report_reminders(report: SendReport, counted: int | None) -> None:
-    """Say what a reminder did. Reminders go only to people who have not submitted, so how
-    many went is said only where the page may show that number (``counted``: the people a new
-    reminder would reach, None when hidden); a resumed reminder's count would tell about
-    the few it had not reached yet, so it is never said."""
-    if report.error is not None:
-        flash(f"The mail server failed before every reminder was sent: "
-              f"{report.error.rstrip('.')}. Press “Resume the last reminder” to send the rest; "
-              "no one gets the same reminder twice.", "error")
-    elif report.resumed:
-        flash("The last reminder has now gone to everyone it had not reached yet who has not "
-              "submitted.", "success")
+def _report_reminders(request: MailRequest, counted: int | None) -> None:
+    """Say what a press of "Send reminders" set going. Reminders go only to people who have
+    not submitted, so how many is said only where the page may show that number
+    (``counted``: the people a new reminder would reach, None when hidden); a resumed
+    reminder's count would tell about the few it had not reached yet, so it is never said."""
+    if request.resumed:
+        flash("The last reminder goes on to everyone it has not reached yet who has not "
+              "submitted: this page shows when it is done.", "success")
     elif counted is None:
-        flash("Reminders have gone to everyone whose invitation was e-mailed and who has not "
-              "submitted yet.", "success")
-    elif report.sent:
-        flash(f"Sent {_plural(report.sent, 'reminder')}.", "success")
+        flash("Reminders are being sent to everyone whose invitation was e-mailed and who has "
+              "not submitted yet: this page shows when they have gone.", "success")
+    elif request.queued:
+        flash(f"Sending {_plural(request.queued, 'reminder')}: this page shows the progress.",
+              "success")
     else:
         flash("There was no one left to remind.", "info")
 
 
 @bp.post("/<int:round_id>/send")
 def send(round_id: int):
+    """Record the sending and queue its batches; the workers send (invitations.py)."""
     round_ = _get_round(round_id)
-    total = round_progress(round_).unsent
     try:
-        report = send_invitations(round_)
+        request_ = queue_invitations(round_, current_user)
     except RoundError as error:
+        db.session.rollback()
         flash(str(error), "error")
     else:
-        _report_sending(report, total)
+        db.session.commit()
+        enqueue_batches(request_.batch_ids)
+        _report_sending(request_)
     return redirect(url_for(".show", round_id=round_id))
 
 
@@ -357,11 +376,16 @@ def remind(round_id: int):
     resume = form.resume.data == "1"
     counted = None if resume else round_progress(round_).to_remind
     try:
-        report = send_reminders(round_, new_batch=not resume, expected_batch=_batch_seen(form))
+        request_ = queue_reminders(round_, current_user, new_batch=not resume,
+                                   expected_batch=_batch_seen(form),
+                                   countable=counted is not None)
     except RoundError as error:
+        db.session.rollback()
         flash(str(error), "error")
     else:
-        _report_reminders(report, counted)
+        db.session.commit()
+        enqueue_batches(request_.batch_ids)
+        _report_reminders(request_, counted)
     return redirect(url_for(".show", round_id=round_id))
 
 

@@ -130,18 +130,31 @@ def test_links_of_a_draft_fails(runner, org, make_round):
 
 def test_send_and_remind_mail_through_the_configured_server(db, runner, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    assert invoke(runner, "send", round_.id).stdout.strip() == "Sent 6 invitations."
+    assert invoke(runner, "send", "--wait", round_.id).stdout.strip() == "Sent 6 invitations."
     for person in org.people[7:12]:  # the minimum of 5 have submitted: the count is shown
         db.session.add(Participation(round_id=round_.id, person_id=person.id))
     db.session.commit()
-    assert invoke(runner, "remind", round_.id).stdout.strip() == "Sent 1 reminder."
+    assert invoke(runner, "remind", "--wait", round_.id).stdout.strip() == "Sent 1 reminder."
     assert len(smtp.messages) == 7
+
+
+def test_send_and_remind_without_wait_queue_the_work_for_the_workers(db, runner, org, make_round,
+                                                                     smtp):
+    round_ = make_round([org.sales], launched=True)
+    assert invoke(runner, "send", round_.id).stdout.strip() == (
+        "Queued 6 invitations for the workers: the round's page shows the progress.")
+    for person in org.people[7:12]:
+        db.session.add(Participation(round_id=round_.id, person_id=person.id))
+    db.session.commit()
+    assert invoke(runner, "remind", round_.id).stdout.strip() == (
+        "Queued 1 reminder for the workers: the round's page shows the progress.")
+    assert len(smtp.messages) == 7  # the tests' queue runs each job at once
 
 
 def test_send_exits_1_when_the_mail_server_fails_midway(runner, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
     smtp.refuse_rcpt_number = 2
-    result = invoke(runner, "send", round_.id)
+    result = invoke(runner, "send", "--wait", round_.id)
     assert result.exit_code == 1
     assert "Sent 1 invitation." in result.stdout and "550" in result.stderr
 

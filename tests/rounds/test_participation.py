@@ -2,7 +2,8 @@
 
 A round of four people ("Four", minimum 5), all e-mailed, three of whom have submitted: no page
 or command may say that three (or one) have or have not submitted, nor anything that gives it
-away (a rate, "the other 1", "Send reminders to 1 person", "Sent 1 reminder.").
+away (a rate, "the other 1", "Send reminders to 1 person", "Sending 1 reminder", a reminder's
+progress).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def test_a_reminder_does_not_say_how_many_it_reached_in_a_small_round(client, hr
     page = text(client.submit(f"{url}/remind", {"batch": "0"}, form_url=url,
                               follow_redirects=True))
     say_nothing_of_three_of_four(page)
-    assert "Reminders have gone to everyone whose invitation was e-mailed" in page
+    assert "Reminders are being sent to everyone whose invitation was e-mailed" in page
+    assert "The last one has gone to everyone it was for who had not submitted." in page
     assert len(smtp.messages) == 1  # the reminder itself went out
 
 
@@ -76,10 +78,12 @@ def test_a_failed_reminder_names_neither_the_recipient_nor_a_count(client, hr, f
     say_nothing_of_three_of_four(page)
     assert "The mail server failed before every reminder was sent" in page
     assert "550" in page and "@example.test" not in page
+    assert "Reminder 1 is being sent" in page and "How far it has got is not shown" in page
     page = text(client.submit(f"{url}/remind", {"resume": "1"}, form_url=url,
                               follow_redirects=True))
     say_nothing_of_three_of_four(page)
-    assert "The last reminder has now gone to everyone it had not reached yet" in page
+    assert "The last reminder goes on to everyone it has not reached yet" in page
+    assert "The last one has gone to everyone it was for who had not submitted." in page
 
 
 def test_a_large_enough_round_still_counts_its_reminders(db, client, hr, org, make_round, smtp):
@@ -95,7 +99,7 @@ def test_a_large_enough_round_still_counts_its_reminders(db, client, hr, org, ma
     assert "Send reminders to 1 person" in page
     page = text(client.submit(f"{url}/remind", {"batch": "0"}, form_url=url,
                               follow_redirects=True))
-    assert "Sent 1 reminder." in page
+    assert "Sending 1 reminder: this page shows the progress." in page
 
 
 def test_round_list_command_hides_how_many_have_submitted_in_a_small_round(runner, four):
@@ -109,7 +113,12 @@ def test_round_remind_command_does_not_say_how_many_it_reached_in_a_small_round(
         runner, four, smtp):
     result = runner.invoke(args=["round", "remind", str(four.id)])
     assert result.exit_code == 0, result.output
-    assert "Sent 1" not in result.output and "Reminded everyone e-mailed" in result.output
+    assert "Sent 1" not in result.output and "1 reminder" not in result.output
+    assert "Reminding everyone e-mailed who has not submitted yet" in result.output
+    result = runner.invoke(args=["round", "remind", "--wait", str(four.id)])
+    assert result.exit_code == 0, result.output
+    assert "Sent 1" not in result.output and "1 reminder" not in result.output
+    assert "Reminded everyone e-mailed who has not submitted yet" in result.output
 
 
 # --- launching a round whose groups can never reach the minimum --------------------------------

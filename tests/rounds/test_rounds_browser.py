@@ -86,7 +86,14 @@ def test_hr_creates_previews_launches_and_watches_a_round(
     end_transaction(db)
 
     page.get_by_role("button", name="Send 10 invitations").click()
-    page.get_by_text("Sent 10 invitations.").wait_for()
+    page.get_by_text("Sending 10 invitations: this page shows the progress.").wait_for()
+    assert_accessible(page)  # the progress, if the page came before the batch was done
+    for _ in range(50):  # the batch runs once the request has ended: reload as HR would
+        if page.get_by_text("All 10 invitations have been e-mailed.").count():
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    page.get_by_text("All 10 invitations have been e-mailed.").wait_for()
     screenshot(page, "rounds-09-sent")
     assert_accessible(page)
 

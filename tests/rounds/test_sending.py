@@ -1,21 +1,59 @@
-"""Invitations and reminders through a real SMTP server on loopback, and the outbox fallback."""
+"""Invitations and reminders through a real SMTP server on loopback, and the outbox fallback.
 
+The tests' queue is "immediate": a batch runs on a thread of its own as soon as it is queued
+(after the request, for a page), so each sending here has finished when the call returns.
+tests/jobs/test_mail.py sends through a real queue and worker processes.
+"""
+
+import re
 from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from surveyapp.models import Invitation, Participation, Round
-from surveyapp.rounds.invitations import send_invitations, send_reminders
+from surveyapp.mail import make_message
+from surveyapp.models import Invitation, MailKind, Participation, Round, utcnow
+from surveyapp.rounds import invitations as invitations_module
+from surveyapp.rounds.invitations import (
+    MailRequest,
+    SendingStatus,
+    batches_of,
+    enqueue_batches,
+    queue_invitations,
+    queue_reminders,
+    sending_status,
+)
 from surveyapp.rounds.link_exports import recorded_exports
 from surveyapp.rounds.tokens import hash_token
+from surveyapp.rounds.views import clock_time
 
 from .conftest import link_in
 
 pytestmark = pytest.mark.both_databases
+
+
+def send_invitations(db, round_) -> MailRequest:
+    """What "Send invitations" does: record the batches, commit, queue them (sent at once)."""
+    request = queue_invitations(round_, None)
+    db.session.commit()
+    enqueue_batches(request.batch_ids)
+    return request
+
+
+def send_reminders(db, round_, **options) -> MailRequest:
+    request = queue_reminders(round_, None, **options)
+    db.session.commit()
+    enqueue_batches(request.batch_ids)
+    return request
+
+
+def sent(db, round_id: int, kind: str = MailKind.INVITATION, reminder: int = 0) -> int:
+    """Messages the round's batches of one sending have recorded as sent."""
+    db.session.rollback()
+    return sum(b.sent for b in batches_of(round_id, kind, reminder))
 
 
 def invitations(db, round_id):
@@ -25,8 +63,9 @@ def invitations(db, round_id):
 def test_each_invited_person_gets_one_message_with_their_own_link(db, client, org, make_round,
                                                                    smtp):
     round_ = make_round([org.ops], launched=True)
-    report = send_invitations(round_)
-    assert (report.sent, report.error) == (7, None)
+    assert send_invitations(db, round_).queued == 7
+    assert sent(db, round_.id) == 7
+    assert sending_status(round_, MailKind.INVITATION).error is None
     assert sorted(smtp.to()) == sorted(p.email for p in org.people[:7])
     by_email = {i.person.email: i for i in invitations(db, round_.id)}
     for message in smtp.messages:
@@ -39,14 +78,17 @@ def test_each_invited_person_gets_one_message_with_their_own_link(db, client, or
 
 def test_sending_records_when_each_invitation_went_out(db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     assert all(i.sent_at is not None for i in invitations(db, round_.id))
+    assert all(b.finished_at is not None and b.lease_owner is None
+               for b in batches_of(round_.id, MailKind.INVITATION))
 
 
 def test_sending_again_sends_nothing_twice(db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
-    assert send_invitations(round_).sent == 0
+    send_invitations(db, round_)
+    again = send_invitations(db, round_)
+    assert (again.queued, again.batch_ids) == (0, ())
     assert len(smtp.messages) == 6
 
 
@@ -54,68 +96,117 @@ def test_a_refused_recipient_stops_sending_and_sending_again_sends_only_the_rest
         db, org, make_round, smtp):
     round_ = make_round([org.ops], launched=True)
     smtp.refuse_rcpt_number = 3
-    first = send_invitations(round_)
-    assert first.sent == 2
-    assert "550 5.1.1 Mailbox unavailable" in first.error
+    send_invitations(db, round_)
+    assert sent(db, round_.id) == 2
+    failed = sending_status(round_, MailKind.INVITATION)
+    assert failed.under_way and "550 5.1.1 Mailbox unavailable" in failed.error
+    assert failed.next_try_at > failed.failed_at
     assert sum(i.sent_at is not None for i in invitations(db, round_.id)) == 2
-    second = send_invitations(round_)
-    assert (second.sent, second.error) == (5, None)
+    second = send_invitations(db, round_)  # pressed again: the waiting batch is tried now
+    assert (second.queued, second.new_batches, len(second.batch_ids)) == (0, 0, 1)
+    assert sent(db, round_.id) == 7
+    assert sending_status(round_, MailKind.INVITATION) == SendingStatus(0, 7, 7)
     assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[:7]})
+
+
+def test_a_message_in_doubt_goes_again_under_the_same_message_id(db, org, make_round, smtp):
+    """A worker killed after the server took a message, before its commit, leaves it
+    unrecorded: the batch's next run sends it again, and it must be known as the same one."""
+    round_ = make_round([org.sales], launched=True)
+    send_invitations(db, round_)
+    first = {str(m["To"]): str(m["Message-ID"]) for m in smtp.messages}
+    assert len(set(first.values())) == 6
+    in_doubt = invitations(db, round_.id)[2]
+    in_doubt.sent_at = None  # the commit after the message never happened
+    for batch in batches_of(round_.id, MailKind.INVITATION):
+        batch.finished_at = None  # nor the batch's end
+    db.session.commit()
+    assert send_invitations(db, round_).batch_ids  # the unfinished batch is queued again
+    [again] = smtp.messages[6:]
+    assert str(again["To"]) == in_doubt.person.email
+    assert str(again["Message-ID"]) == first[in_doubt.person.email]
+    # The Message-ID says nothing of the invitation, the person or the round: a keyed hash.
+    assert all(re.fullmatch(r"<[0-9a-f]{40}@example\.org>", mid) for mid in first.values())
+
+
+def test_a_round_closed_midway_sends_nothing_more(db, org, make_round, smtp, monkeypatch):
+    round_ = make_round([org.sales], launched=True)
+    round_id, built = round_.id, []
+
+    def close_after_the_first(**message):
+        built.append(message["to"])
+        if len(built) == 2:  # HR presses "Close round now" while the batch is under way
+            with db.engine.begin() as connection:
+                connection.execute(update(Round).where(Round.id == round_id)
+                                   .values(close_requested_at=utcnow()))
+        return make_message(**message)
+
+    monkeypatch.setattr(invitations_module, "make_message", close_after_the_first)
+    send_invitations(db, round_)
+    assert len(built) == 2 and smtp.to() == built  # the second was on its way already
+    assert sum(i.sent_at is not None for i in invitations(db, round_id)) == 2
+    assert all(b.finished_at is not None for b in batches_of(round_id, MailKind.INVITATION))
 
 
 def test_a_mail_server_that_is_down_leaves_every_invitation_unsent(db, org, make_round, app):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_TIMEOUT=2)
     round_ = make_round([org.sales], launched=True)
-    report = send_invitations(round_)
-    assert report.sent == 0 and "Could not connect to the mail server" in report.error
+    send_invitations(db, round_)
+    assert sent(db, round_.id) == 0
+    assert "Could not connect to the mail server" in sending_status(
+        round_, MailKind.INVITATION).error
     assert all(i.sent_at is None for i in invitations(db, round_.id))
 
 
 def test_reminders_go_only_to_people_who_have_not_submitted(db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     done = org.people[7:9]
     for person in done:
         db.session.add(Participation(round_id=round_.id, person_id=person.id))
     db.session.commit()
     smtp.messages.clear()
-    report = send_reminders(round_)
-    assert report.sent == 4
+    assert send_reminders(db, round_).queued == 4
+    assert sent(db, round_.id, MailKind.REMINDER, 1) == 4
     assert sorted(smtp.to()) == sorted(p.email for p in org.people[9:13])
     assert all(m["Subject"].startswith("Reminder:") for m in smtp.messages)
 
 
 def test_reminders_skip_people_whose_invitation_was_not_emailed(db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    assert send_reminders(round_).sent == 0
+    assert send_reminders(db, round_).queued == 0
     assert smtp.messages == []
 
 
 def test_a_failed_reminder_resumes_without_reminding_anyone_twice(db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     smtp.messages.clear()
     smtp.rcpt_count, smtp.refuse_rcpt_number = 0, 4
-    assert send_reminders(round_).sent == 3
-    assert send_reminders(round_, new_batch=False).sent == 3
+    send_reminders(db, round_)
+    assert sent(db, round_.id, MailKind.REMINDER, 1) == 3
+    assert send_reminders(db, round_, new_batch=False).resumed
+    assert sent(db, round_.id, MailKind.REMINDER, 1) == 6
     assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[7:13]})
 
 
 def test_pressing_send_reminders_twice_on_the_same_page_reminds_no_one_twice(
         db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     smtp.messages.clear()
     seen = round_.reminder_batches
-    send_reminders(round_, expected_batch=seen)
-    assert send_reminders(round_, expected_batch=seen).sent == 0
+    send_reminders(db, round_, expected_batch=seen)
+    second = send_reminders(db, round_, expected_batch=seen)
+    assert second.resumed and (second.queued, second.batch_ids) == (0, ())
     assert len(smtp.messages) == 6
     assert db.session.get(Round, round_.id).reminder_batches == 1
 
 
 def test_without_a_mail_server_messages_are_written_to_the_outbox(db, app, org, make_round):
     round_ = make_round([org.sales], launched=True)
-    assert send_invitations(round_).sent == 6
+    send_invitations(db, round_)
+    assert sent(db, round_.id) == 6
     outbox = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
     assert len(outbox) == 6
     recipients = {str(message_from_bytes(f.read_bytes(), policy=policy.default)["To"])
@@ -126,55 +217,74 @@ def test_without_a_mail_server_messages_are_written_to_the_outbox(db, app, org, 
 # --- through HR's page -----------------------------------------------------------------------
 
 
-def test_send_button_reports_how_many_were_sent(client, hr, org, make_round, smtp):
-    round_ = make_round([org.sales], launched=True)
-    page = client.submit(f"/rounds/{round_.id}/send", form_url=f"/rounds/{round_.id}",
+def test_send_button_says_what_it_queued_and_the_page_shows_the_outcome(db, client, hr, org,
+                                                                         make_round, smtp):
+    round_id, hr_id = make_round([org.sales], launched=True).id, hr.id
+    page = client.submit(f"/rounds/{round_id}/send", form_url=f"/rounds/{round_id}",
                          follow_redirects=True).get_data(as_text=True)
-    assert "Sent 6 invitations." in page
+    assert "Sending 6 invitations: this page shows the progress." in page
     assert "All 6 invitations have been e-mailed." in page
+    [batch] = batches_of(round_id, MailKind.INVITATION)
+    assert (batch.requested_by_id, batch.requested_by) == (hr_id, "Hana Reyes")
 
 
-def test_send_button_explains_a_failure_midway_and_offers_to_resume(client, hr, org, make_round,
-                                                                     smtp):
-    round_ = make_round([org.sales], launched=True)
+def test_the_page_shows_the_progress_and_a_failure_midway_and_offers_to_try_again(
+        db, client, hr, org, make_round, smtp):
+    url = f"/rounds/{make_round([org.sales], launched=True).id}"
+    round_id = int(url.rsplit("/", 1)[1])
+    emails = [p.email for p in org.people[7:13]]
     smtp.refuse_rcpt_number = 3
-    page = client.submit(f"/rounds/{round_.id}/send", form_url=f"/rounds/{round_.id}",
-                         follow_redirects=True).get_data(as_text=True)
-    assert "Sent 2 of 6 invitations, then the mail server failed:" in page
-    assert "no one gets the same invitation twice" in page
-    assert "Resume sending: 4 left" in page
+    page = client.submit(f"{url}/send", form_url=url, follow_redirects=True).get_data(as_text=True)
+    status = page.split('sending" role="status"', 1)[1].split("</div>", 1)[0]
+    assert "2 of 6 e-mailed so far" in status and 'value="2"' in status
+    assert "The mail server failed at " in status and "550 5.1.1 Mailbox unavailable" in status
+    [batch] = batches_of(round_id, MailKind.INVITATION)
+    assert f"Trying again at {clock_time(batch.next_try_at)}." in status
+    assert "no one gets the same invitation twice" in status
+    assert ">Try again now</button>" in page
+    assert "Resume sending" not in page and "Send 4 invitations" not in page
+    page = client.submit(f"{url}/send", form_url=url, follow_redirects=True).get_data(as_text=True)
+    assert "Trying again now to send the invitations left" in page
+    assert "All 6 invitations have been e-mailed." in page and "failed" not in page
+    assert Counter(smtp.to()) == Counter({email: 1 for email in emails})
 
 
 def test_send_reminders_button_reminds_those_not_submitted(db, client, hr, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     for person in org.people[7:12]:  # the minimum of 5 have submitted: the count is shown
         db.session.add(Participation(round_id=round_.id, person_id=person.id))
     db.session.commit()
-    page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    url, last = f"/rounds/{round_.id}", org.people[12].email
+    page = client.get(url).get_data(as_text=True)
     assert "Send reminders to 1 person" in page
-    page = client.submit(f"/rounds/{round_.id}/remind", {"batch": "0"},
-                         form_url=f"/rounds/{round_.id}", follow_redirects=True)
-    assert "Sent 1 reminder." in page.get_data(as_text=True)
-    assert smtp.to()[-1] == org.people[12].email
-
-
-def test_a_failed_reminder_can_be_resumed_from_the_page(client, hr, org, make_round, smtp):
-    round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
-    smtp.messages.clear()
-    smtp.rcpt_count, smtp.refuse_rcpt_number = 0, 3
-    url = f"/rounds/{round_.id}"
     page = client.submit(f"{url}/remind", {"batch": "0"}, form_url=url,
                          follow_redirects=True).get_data(as_text=True)
-    # Reminders go only to those who have not submitted: no count, no address.
-    assert "The mail server failed before every reminder was sent: The mail server refused " \
-        "a message: 550" in page
-    assert "Resume the last reminder" in page
+    assert "Sending 1 reminder: this page shows the progress." in page
+    assert "Reminders started so far: 1. The last one has gone to everyone it was for" in page
+    assert smtp.to()[-1] == last
+
+
+def test_a_failed_reminder_can_be_resumed_from_the_page(db, client, hr, org, make_round, smtp):
+    round_ = make_round([org.sales], launched=True)
+    send_invitations(db, round_)
+    smtp.messages.clear()
+    smtp.rcpt_count, smtp.refuse_rcpt_number = 0, 3
+    url, emails = f"/rounds/{round_.id}", [p.email for p in org.people[7:13]]
+    page = client.submit(f"{url}/remind", {"batch": "0"}, form_url=url,
+                         follow_redirects=True).get_data(as_text=True)
+    # Reminders go only to those who have not submitted: no address; and here, with the
+    # count hidden (fewer than 5 submitted), no figure of the reminder's progress.
+    status = page.split('sending" role="status"', 1)[1].split("</div>", 1)[0]
+    assert "The mail server failed before every reminder was sent, at " in status
+    assert "The mail server refused a message: 550" in status
+    assert "@example.test" not in status and " of " not in status
+    assert ">Try the last reminder again now</button>" in page
     page = client.submit(f"{url}/remind", {"resume": "1"}, form_url=url,
                          follow_redirects=True).get_data(as_text=True)
-    assert "The last reminder has now gone to everyone it had not reached yet" in page
-    assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[7:13]})
+    assert "The last reminder goes on to everyone it has not reached yet" in page
+    assert "The last one has gone to everyone it was for who had not submitted." in page
+    assert Counter(smtp.to()) == Counter({email: 1 for email in emails})
 
 
 # --- links that leave the application another way are recorded as exports --------------------
@@ -182,7 +292,7 @@ def test_a_failed_reminder_can_be_resumed_from_the_page(client, hr, org, make_ro
 
 def test_invitations_written_to_the_outbox_are_recorded_as_a_link_export(db, org, make_round):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     db.session.commit()
     [export] = recorded_exports(round_.id)
     assert export.links == 6
@@ -192,14 +302,14 @@ def test_invitations_written_to_the_outbox_are_recorded_as_a_link_export(db, org
 
 def test_a_link_mailed_to_an_address_changed_after_launch_is_recorded(db, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
-    send_invitations(round_)
+    send_invitations(db, round_)
     assert recorded_exports(round_.id) == ()  # every link went to its person's own address
     person = org.people[7]
     person.email = "someone.else@example.test"
     db.session.commit()
-    report = send_reminders(round_)
+    send_reminders(db, round_)
     db.session.commit()
-    assert report.sent == 6
+    assert sent(db, round_.id, MailKind.REMINDER, 1) == 6
     [export] = recorded_exports(round_.id)
     assert export.links == 1
     assert "e-mailed to an address changed after the round opened" in export.exported_by
