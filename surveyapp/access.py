@@ -6,8 +6,10 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from .models import User
+from .extensions import db
+from .models import Team, User
 from .orgtree import OrgTree
 
 
@@ -29,3 +31,19 @@ def visible_team_ids(user: User, tree: OrgTree) -> set[int]:
     if user.is_hr:
         return set(tree.nodes)
     return tree.subtree_of_any(team.id for team in user.teams)
+
+
+def may_see_team(user: User, team_id: int) -> bool:
+    """Whether ``user`` may see the team: ``team_id in visible_team_ids(user, tree)``, worked
+    out from the team's ancestors alone (a few rows) instead of the whole tree, for requests
+    that check one team, such as a report's download."""
+    if user.is_hr:
+        return True
+    led = {team.id for team in user.teams}
+    if not led:
+        return False
+    ancestors = (select(Team.id, Team.parent_id).where(Team.id == team_id)
+                 .cte("ancestors", recursive=True))
+    ancestors = ancestors.union_all(
+        select(Team.id, Team.parent_id).join(ancestors, Team.id == ancestors.c.parent_id))
+    return not led.isdisjoint(db.session.scalars(select(ancestors.c.id)))

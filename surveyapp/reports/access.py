@@ -8,7 +8,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import visible_team_ids
+from ..access import may_see_team, visible_team_ids
 from ..analysis.confidentiality import ORGANISATION
 from ..directory.queries import load_tree
 from ..extensions import db
@@ -46,7 +46,7 @@ def require_report(round_id: int, group_id: int) -> ReportTarget:
     if group_id == ORGANISATION:
         if not current_user.is_hr:
             abort(403)
-    elif group_id not in visible_team_ids(current_user, load_tree()):
+    elif not may_see_team(current_user, group_id):
         abort(403)
     round_ = db.session.get(Round, round_id)
     if round_ is None or round_.status != RoundStatus.CLOSED:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from surveyapp.access import visible_team_ids
+from surveyapp.access import may_see_team, visible_team_ids
 from surveyapp.accounts.operations import (
     AccountError,
     EmailTaken,
@@ -68,6 +68,18 @@ def test_a_leader_can_lead_several_teams(db, tree_teams):
                        teams=[tree_teams["north"], tree_teams["sales"]])
 
     assert visible_team_ids(user, load_tree()) == {tree_teams["north"].id, tree_teams["sales"].id}
+
+
+@pytest.mark.parametrize("led", [[], ["care"], ["north", "sales"], ["ops"], ["north"]])
+def test_checking_one_team_agrees_with_the_whole_tree(db, tree_teams, make_team, led):
+    deep = make_team("Leeds", parent=tree_teams["north"])
+    user = create_user(email="mia@example.org", name="Mia", role=Role.LEADER, password=GOOD,
+                       teams=[tree_teams[name] for name in led] or [tree_teams["sales"]])
+    if not led:
+        user.teams = []
+    seen = visible_team_ids(user, load_tree())
+    for team_id in [*(t.id for t in tree_teams.values()), deep.id, 999_999]:
+        assert may_see_team(user, team_id) == (team_id in seen), team_id
 
 
 def test_a_leader_needs_at_least_one_team(db):
