@@ -77,6 +77,8 @@ DEFAULTS: dict[str, object] = {
     "MAIL_PASSWORD": "",
     "MAIL_SENDER": "Service survey <survey@example.org>",
     "MAIL_TIMEOUT": 30,
+    # The hour (0-23, in TIMEZONE) at which reminders scheduled for a day go out.
+    "REMINDER_HOUR": 9,
     # Invitations and reminders are sent by the queue's workers in batches of this many, each
     # over one SMTP connection (surveyapp/rounds/invitations.py).
     "MAIL_BATCH_SIZE": 200,

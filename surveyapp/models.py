@@ -436,6 +436,28 @@ class MailKind:
     REMINDER = "reminder"
 
 
+class ScheduledReminder(Model):
+    """A reminder HR asked for ahead, on a day of the round: the job that runs by the clock
+    starts it that day at ``REMINDER_HOUR`` (the organisation's time), as if HR had pressed
+    "Send reminders" then."""
+
+    __tablename__ = "scheduled_reminder"
+    __table_args__ = (UniqueConstraint("round_id", "send_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    send_on: Mapped[date] = mapped_column(Date)
+    #: The HR admin who scheduled it, whom its sending is credited to (links mailed to a
+    #: changed address count as exports under their name); the name stays if the account goes.
+    scheduled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    scheduled_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it started, and the number of the reminder it started (``Round.reminder_batches``).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminder: Mapped[int | None] = mapped_column()
+
+
 class MailBatch(Model):
     """A share of one sending (the invitations of a round, or one of its reminders) that one
     worker sends over one SMTP connection: the round's invitations with ids from

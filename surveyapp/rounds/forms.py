@@ -58,6 +58,10 @@ class ExtendForm(FlaskForm):
     closes_on = day_field("New closing date", "new closing date")
 
 
+class ScheduleReminderForm(FlaskForm):
+    send_on = day_field("Day", "day")
+
+
 class RemindForm(FlaskForm):
     """Start a reminder batch; ``batch`` is how many batches HR saw, to catch double clicks."""
 

@@ -20,6 +20,7 @@ from ..models import Round, RoundStatus
 from ..reports.jobs import prepare_reports
 from .invitations import requeue_stalled, send_batch
 from .operations import RoundError, close_round
+from .scheduled_reminders import start_due
 
 
 def due_round_ids() -> list[int]:
@@ -87,3 +88,11 @@ def resume_mail() -> None:
     requeued = requeue_stalled()
     if requeued:
         current_app.logger.info("Queued %s mail batch(es) again", requeued)
+
+
+@every(minute="*/5")
+def send_scheduled_reminders() -> None:
+    """Start the reminders HR scheduled for today (at ``REMINDER_HOUR``) or earlier."""
+    started = start_due()
+    if started:
+        current_app.logger.info("Started %s scheduled reminder(s)", started)

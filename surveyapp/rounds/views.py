@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -26,7 +35,7 @@ from ..forms import show_error
 from ..instrument import Instrument
 from ..models import MailKind, Round, RoundStatus, Team
 from ..reports.storage import readiness
-from .forms import ExtendForm, RemindForm, RoundForm, statements_form
+from .forms import ExtendForm, RemindForm, RoundForm, ScheduleReminderForm, statements_form
 from .instrument_edits import EditsRefused, StatementEdits, changes_from_published, edit_statements
 from .invitations import (
     MailRequest,
@@ -50,6 +59,7 @@ from .operations import (
     update_draft,
 )
 from .progress import round_counts, round_progress
+from .scheduled_reminders import cancel_reminder, schedule_reminder, scheduled_reminders
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -210,7 +220,9 @@ def show(round_id: int):
                 "reminders": sending_status(round_, MailKind.REMINDER,
                                             may_count=progress.to_remind is not None),
                 "exports": recorded_exports(round_.id), "link_export_on": link_export_on(),
-                "reports": readiness(round_.id) if round_.status == RoundStatus.CLOSED else None}
+                "reports": readiness(round_.id) if round_.status == RoundStatus.CLOSED else None,
+                "scheduled": [r for r in scheduled_reminders(round_.id) if r.started_at is None],
+                "reminder_hour": current_app.config["REMINDER_HOUR"]}
     return render_template("rounds/show.html", **context)
 
 
@@ -387,6 +399,46 @@ def remind(round_id: int):
         enqueue_batches(request_.batch_ids)
         _report_reminders(request_, counted)
     return redirect(url_for(".show", round_id=round_id))
+
+
+@bp.route("/<int:round_id>/reminders", methods=["GET", "POST"])
+def reminders(round_id: int):
+    """Reminders scheduled ahead: the list, and a form to add a day."""
+    round_ = _get_round(round_id)
+    now = today()
+    if round_.phase(now) != RoundStatus.OPEN:
+        flash("Reminders can only be scheduled for an open round.", "error")
+        return redirect(url_for(".show", round_id=round_id))
+    form = ScheduleReminderForm(data={"send_on": min(now + timedelta(days=3), round_.closes_on)})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            scheduled = schedule_reminder(round_, form.send_on.data, current_user)
+        except RoundError as error:
+            db.session.rollback()
+            errors = show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"A reminder will go out on {scheduled.send_on:%A %-d %B} at "
+                  f"{current_app.config['REMINDER_HOUR']:02d}:00.", "success")
+            return redirect(url_for(".reminders", round_id=round_id))
+    return render_template("rounds/reminders.html", round=round_, form=form, errors=errors,
+                           has_errors=bool(errors), scheduled=scheduled_reminders(round_id),
+                           hour=current_app.config["REMINDER_HOUR"])
+
+
+@bp.post("/<int:round_id>/reminders/<int:reminder_id>/cancel")
+def cancel_scheduled_reminder(round_id: int, reminder_id: int):
+    round_ = _get_round(round_id)
+    try:
+        cancel_reminder(round_, reminder_id)
+    except RoundError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("The scheduled reminder is cancelled.", "success")
+    return redirect(url_for(".reminders", round_id=round_id))
 
 
 @bp.route("/<int:round_id>/links", methods=["GET", "POST"])

@@ -189,6 +189,11 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     + hr_case(Redirect("/rounds/{closed_round}"), round_id="closed_round"),
     ("/rounds/<int:round_id>/links", "POST"): hr_case(200, round_id="open_round")
     + hr_case(Redirect("/rounds/{closed_round}"), round_id="closed_round"),
+    ("/rounds/<int:round_id>/reminders", "GET"): hr_case(200, round_id="open_round")
+    + hr_case(Redirect("/rounds/{closed_round}"), round_id="closed_round"),
+    ("/rounds/<int:round_id>/reminders", "POST"): hr_case(200, round_id="open_round"),
+    ("/rounds/<int:round_id>/reminders/<int:reminder_id>/cancel", "POST"): hr_case(
+        Redirect("/rounds/{open_round}/reminders"), round_id="open_round", reminder_id=999),
     ("/rounds/<int:round_id>/extend", "GET"): hr_case(200, round_id="open_round"),
     ("/rounds/<int:round_id>/extend", "POST"): hr_case(200, round_id="open_round"),
     ("/rounds/<int:round_id>/close", "GET"): hr_case(200, round_id="round_to_close"),
