@@ -10,6 +10,7 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,14 @@ from surveyapp import create_app
 from surveyapp.config import DEFAULTS, PUBLISHED_SECRET_KEY, SECRET_KEY_FILE, ConfigurationError
 from surveyapp.database import sqlite_begin_statement
 from surveyapp.extensions import db
+from surveyapp.jobs.queue import WebConsumer
 from surveyapp.models import LoginFailure, Role, User
 
 REAL_KEY = "k" * 40
 
 
 @pytest.fixture
-def instance(tmp_path, monkeypatch) -> Path:
+def instance(tmp_path, monkeypatch) -> Iterator[Path]:
     """An empty instance folder, and an environment without SURVEYAPP_* variables."""
     for key in list(os.environ):
         if key.startswith("SURVEYAPP_"):
@@ -36,7 +38,20 @@ def instance(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "instance"
     folder.mkdir()
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(folder))
-    return folder
+    # Apps with the default settings that serve a request start their own worker threads
+    # (the SQLite queue): stop them with the test, or they go on working on a database that
+    # is gone, beside the next tests.
+    started = []
+    start = WebConsumer.start
+
+    def start_and_keep(consumer: WebConsumer) -> None:
+        start(consumer)
+        started.append(consumer)
+
+    monkeypatch.setattr(WebConsumer, "start", start_and_keep)
+    yield folder
+    for consumer in started:
+        consumer.stop(graceful=True)
 
 
 # --- Where settings come from ----------------------------------------------------------------

@@ -525,7 +525,8 @@ def fill(rule: str, values: dict[str, str]) -> str:
 
 def test_a_malformed_or_overflowing_id_in_any_url_is_not_found(app, client, db, org):
     good = {"round_id": str(org.open), "team_id": str(org.care), "person_id": str(org.person),
-            "user_id": str(org.leader), "number": "1", "token": org.open_token}
+            "user_id": str(org.leader), "number": "1", "token": org.open_token,
+            "reminder_id": "1"}
     csrf = client.csrf_token("/teams/new")
     before = dump(db)
     checked = 0
