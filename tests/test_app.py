@@ -70,7 +70,8 @@ def test_healthz_answers_503_when_the_database_does_not(unreachable, tmp_path, m
         if key.startswith("SURVEYAPP_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": unreachable})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": unreachable,
+                      "QUEUE_URL": "immediate"})
 
     response = app.test_client().get("/healthz")
 

@@ -53,7 +53,8 @@ def empty_app(database_url, tmp_path, monkeypatch):
         if key.startswith("SURVEYAPP_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "QUEUE_URL": "immediate"})
     yield app
     with app.app_context():
         db.session.remove()

@@ -205,7 +205,7 @@ def test_another_host_applies_what_one_host_previewed(client, hr, org, db, app, 
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path / "another-host"))
     other_host = create_app({key: app.config[key] for key in (
         "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL", "PASSWORD_HASH_TIME_COST",
-        "PASSWORD_HASH_MEMORY_COST", "PASSWORD_HASH_PARALLELISM")})
+        "PASSWORD_HASH_MEMORY_COST", "PASSWORD_HASH_PARALLELISM", "QUEUE_URL")})
     other_host.test_client_class = app.test_client_class
     db.session.commit()
     try:
