@@ -86,12 +86,19 @@ def groups(round_id: int) -> list[int]:
         .order_by(RoundTeam.path))]
 
 
+def _complete(round_id: int, group_id: int | None = None) -> set[int]:
+    """The round's groups (or just ``group_id``, if it is) with a current PDF and CSV."""
+    query = (select(StoredReport.team_id)
+             .where(StoredReport.round_id == round_id, StoredReport.fingerprint == fingerprint())
+             .group_by(StoredReport.team_id).having(func.count() == len(KINDS)))
+    if group_id is not None:
+        query = query.where(StoredReport.team_id == group_id)
+    return set(db.session.scalars(query))
+
+
 def missing_groups(round_id: int) -> list[int]:
     """The round's groups that lack a current PDF or CSV, in the order of their paths."""
-    complete = set(db.session.scalars(
-        select(StoredReport.team_id)
-        .where(StoredReport.round_id == round_id, StoredReport.fingerprint == fingerprint())
-        .group_by(StoredReport.team_id).having(func.count() == len(KINDS))))
+    complete = _complete(round_id)
     return [group for group in groups(round_id) if group not in complete]
 
 
@@ -108,9 +115,9 @@ class Readiness:
 
 
 def readiness(round_id: int) -> Readiness:
-    total = 1 + (db.session.scalar(
-        select(func.count()).select_from(RoundTeam).where(RoundTeam.round_id == round_id)) or 0)
-    return Readiness(total - len(missing_groups(round_id)), total)
+    every = groups(round_id)
+    complete = _complete(round_id)
+    return Readiness(sum(group in complete for group in every), len(every))
 
 
 def render_and_store(round_id: int, group_ids: list[int]) -> int:
@@ -124,7 +131,7 @@ def render_and_store(round_id: int, group_ids: list[int]) -> int:
         with reading():
             round_ = db.session.get(Round, round_id)
             if round_ is None or round_.status != RoundStatus.CLOSED \
-                    or group_id not in missing_groups(round_id):
+                    or _complete(round_id, group_id):
                 continue  # gone, or another worker did it meanwhile
             inputs = pdf_inputs(round_, group_id, organisation, load_context(round_))
         # The CSV the download view makes is the one attached to the PDF, with a byte-order mark.
