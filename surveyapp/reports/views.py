@@ -1,8 +1,5 @@
-"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round.
-
-``slug`` is imported here for reports/cli.py, which takes it from this module; its home is
-surveyapp/downloads.py.
-"""
+"""Results for leaders and HR: the dashboard of a team (or the organisation) in a round, and
+its downloads (served from the reports stored when the round closed, when there are some)."""
 
 from __future__ import annotations
 
