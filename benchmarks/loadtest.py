@@ -220,6 +220,31 @@ class Gunicorn:
                 children.append(int(stat.parent.name))
         return children
 
+    def cpu_ticks(self) -> int:
+        """The CPU time the workers have used so far, in clock ticks (from /proc)."""
+        ticks = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks
+
+    def wait_until_idle(self, quiet: float = 1.0, limit: float = 300.0) -> None:
+        """Wait until the workers have used (almost) no CPU for ``quiet`` seconds: requests
+        that clients gave up on are still served after every client is done, and each takes
+        SQLite's write lock in turn, so a check that writes would queue behind all of them."""
+        deadline = time.monotonic() + limit
+        last, since = self.cpu_ticks(), time.monotonic()
+        while time.monotonic() - since < quiet:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn's workers were still busy after {limit:.0f} s")
+            time.sleep(0.1)
+            now = self.cpu_ticks()
+            if abs(now - last) > 2:  # a worker that ended takes its ticks along
+                last, since = now, time.monotonic()
+
     def kill_a_worker(self) -> int:
         pid = random.choice(self.worker_pids())
         os.kill(pid, signal.SIGKILL)
@@ -527,7 +552,7 @@ def run(database: str, url: str, work: Path, invitations: int, phases=PHASES,
             start = log_file.stat().st_size
             outcome = submit_all(server, round_, phase)
             outcome.database = database
-            time.sleep(0.5)  # let the log catch up with the last requests
+            server.wait_until_idle()  # the last requests served, and logged
             with open(log_file, "rb") as f:
                 f.seek(start)
                 text = f.read().decode(errors="replace")
