@@ -6,6 +6,7 @@ The outbox lets the demo and a fresh install work with no mail server: each mess
 
 from __future__ import annotations
 
+import email.quoprimime
 import re
 import smtplib
 import ssl
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.policy import compat32
 from email.utils import formataddr, make_msgid, parseaddr
 from pathlib import Path
 
@@ -39,12 +41,9 @@ UTF8_QP.body_encoding = QP
 
 def make_message(*, to: str, subject: str, body: str,
                  message_id: str | None = None) -> Message:
-    """A plain-text message. ``message_id``: the same for every sending of one message (a
-    message sent again after a worker died must keep it); a random one when None.
-
-    Built with the ``compat32`` classes (``Message``, ``Header``) rather than
-    ``EmailMessage``: the same message on the wire, made several times faster, which counts
-    when a worker sends thousands (docs/PERFORMANCE.md).
+    """A plain-text message, as the email package makes it: what ``Letterhead`` renders once
+    per sending and completes per message. ``message_id``: the same for every sending of one
+    message (a message sent again after a worker died must keep it); a random one when None.
     """
     sender = current_app.config["MAIL_SENDER"]
     msg = Message()
@@ -56,6 +55,35 @@ def make_message(*, to: str, subject: str, body: str,
     msg["Message-ID"] = message_id or make_msgid(
         domain=sender.rpartition("@")[2].strip("> ") or None)
     return msg
+
+
+class Letterhead:
+    """What the messages of one sending share (the sender and the subject), rendered once.
+
+    ``message`` adds a recipient, a Message-ID and a body, and gives the message as it goes to
+    the server: the message ``make_message`` makes, flattened as ``smtplib`` would, headers
+    and quoted-printable body alike, without the email package's generator and address
+    parsing, which cost more than the rest of sending one invitation together
+    (docs/PERFORMANCE.md). An address beyond ASCII goes in the To field as UTF-8 (RFC 6532),
+    to a server that offers SMTPUTF8 (``Mailer.send``).
+    """
+
+    def __init__(self, subject: str) -> None:
+        model = make_message(to="", subject=subject, body="", message_id="<model@localhost>")
+        del model["To"], model["Message-ID"]
+        #: The envelope sender (the address in From).
+        self.sender = parseaddr(str(model["From"]))[1]
+        flat = model.as_bytes(policy=compat32.clone(linesep="\r\n"))
+        self.head = flat.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+    def message(self, to: str, message_id: str, body: str) -> bytes:
+        if not to.isprintable() or not message_id.isascii() or not message_id.isprintable():
+            raise ValueError(f"not an address and a Message-ID for a header: {to!r}, "
+                             f"{message_id!r}")
+        encoded = email.quoprimime.body_encode(body.encode("utf-8").decode("latin-1"))
+        return b"".join((self.head, b"To: ", to.encode("utf-8"), b"\r\nMessage-ID: ",
+                         message_id.encode("ascii"), b"\r\n\r\n",
+                         encoded.replace("\n", "\r\n").encode("ascii")))
 
 
 def describe(error: Exception) -> str:
@@ -72,7 +100,8 @@ def _text(reply: bytes | str) -> str:
 
 
 class Mailer(AbstractContextManager):
-    """Open one connection for many messages: ``with Mailer() as mailer: mailer.send(msg)``."""
+    """Open one connection for many messages:
+    ``with Mailer() as mailer: mailer.send(letterhead, to=..., message_id=..., body=...)``."""
 
     def __init__(self) -> None:
         cfg = current_app.config
@@ -110,22 +139,27 @@ class Mailer(AbstractContextManager):
         self._smtp = smtp
         return self
 
-    def send(self, msg: Message) -> None:
-        """Send one message. :raise MailError: when the server refuses it or the line drops."""
+    def send(self, letterhead: Letterhead, *, to: str, message_id: str, body: str) -> None:
+        """Send one message of a sending (see ``Letterhead``).
+
+        :raise MailError: when the server refuses it, or the line drops; or when the address
+            (or the sender's) needs SMTPUTF8 and the server does not offer it.
+        """
+        data = letterhead.message(to, message_id, body)
         if self._smtp is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            safe_to = "".join(c if c.isalnum() else "_" for c in str(msg["To"]))[:60]
-            (self.outbox / f"{stamp}-{safe_to}.eml").write_bytes(bytes(msg))
+            self._write(to, data)
             return
+        international = not (to.isascii() and letterhead.sender.isascii())
         try:
-            self._smtp.send_message(msg)
+            self._smtp.sendmail(letterhead.sender, [to], data,
+                                mail_options=["SMTPUTF8"] if international else [])
         except (OSError, smtplib.SMTPException) as error:
-            reason = describe(error)
-            address = parseaddr(str(msg["To"]))[1]
-            hidden = re.sub(re.escape(address), "[recipient]", reason, flags=re.I) if address \
-                else reason
-            raise MailError(f"The mail server refused the message to {msg['To']}: {reason}",
-                            f"The mail server refused a message: {hidden}") from error
+            raise _refused(error, to) from error
+
+    def _write(self, to: str, data: bytes) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        safe_to = "".join(c if c.isalnum() else "_" for c in to)[:60]
+        (self.outbox / f"{stamp}-{safe_to}.eml").write_bytes(data)
 
     def __exit__(self, *exc) -> None:
         if self._smtp is not None:
@@ -134,3 +168,13 @@ class Mailer(AbstractContextManager):
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
             self._smtp = None
+
+
+def _refused(error: Exception, to: str) -> MailError:
+    """The MailError for a message the server did not take, with and without its address."""
+    reason = describe(error)
+    address = parseaddr(to)[1]
+    hidden = re.sub(re.escape(address), "[recipient]", reason, flags=re.I) if address \
+        else reason
+    return MailError(f"The mail server refused the message to {to}: {reason}",
+                     f"The mail server refused a message: {hidden}")
