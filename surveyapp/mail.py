@@ -27,11 +27,15 @@ class MailError(RuntimeError):
 
     ``without_recipient`` says the same without naming the person the message was for: a
     refused reminder's address would tell that this person has not submitted yet.
+    ``recipient_refused``: the server refused this message's recipient or its content (and
+    is ready for the next message), rather than failing as a whole.
     """
 
-    def __init__(self, message: str, without_recipient: str | None = None):
+    def __init__(self, message: str, without_recipient: str | None = None, *,
+                 recipient_refused: bool = False):
         super().__init__(message)
         self.without_recipient = without_recipient or message
+        self.recipient_refused = recipient_refused
 
 
 #: UTF-8 bodies as quoted-printable: readable as they are in an .eml file, safe for any server.
@@ -177,4 +181,13 @@ def _refused(error: Exception, to: str) -> MailError:
     hidden = re.sub(re.escape(address), "[recipient]", reason, flags=re.I) if address \
         else reason
     return MailError(f"The mail server refused the message to {to}: {reason}",
-                     f"The mail server refused a message: {hidden}")
+                     f"The mail server refused a message: {hidden}",
+                     recipient_refused=_refuses_only_this_message(error))
+
+
+def _refuses_only_this_message(error: Exception) -> bool:
+    """Whether the server refused the recipient or the content of one message and takes the
+    next (not 421, with which it closes the connection)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code != 421 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code != 421

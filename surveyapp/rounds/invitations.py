@@ -521,6 +521,15 @@ def _due_rows(batch: MailBatch) -> list[_Due]:
     return [_Due(*row) for row in db.session.execute(query.order_by(Invitation.id))]
 
 
+def _refused_reminder(error: MailError) -> None:
+    """A reminder whose recipient (or content) the mail server refused counts as sent, and
+    its batch goes on: were it to fail or to be told apart, the person's address, which HR
+    can change, would show whether they have submitted (only those who have not are
+    reminded). The log says that one was refused, not to whom."""
+    current_app.logger.warning("The mail server refused a reminder; it counts as sent (%s)",
+                               error.without_recipient)
+
+
 def send_batch(batch_id: int) -> int:
     """Send what the batch still has to send, if no other worker holds it; the job
     ``rounds.jobs.send_mail_batch``. :return: the messages this call sent.
@@ -529,7 +538,8 @@ def send_batch(batch_id: int) -> int:
     in the same transaction as the check of the next one (the round still open, the lease
     still this worker's, the message still due), so one short write transaction per message
     and none held during the SMTP exchange. A mail-server failure leaves the rest for the
-    next try (``MailBatch.next_try_at``).
+    next try (``MailBatch.next_try_at``); so does a refused invitation, but not a refused
+    reminder (``_refused_reminder``).
     """
     run = _Batch(batch_id)
     if not run.take():
@@ -569,10 +579,15 @@ def send_batch(batch_id: int) -> int:
                 db.session.commit()
                 if not state:
                     continue
-                mailer.send(
-                    letterhead, to=item.email, body=letter.body(item.name, item.nonce),
-                    message_id=message_id(salt, item.invitation_id, batch.kind,
-                                          batch.reminder, domain))
+                try:
+                    mailer.send(
+                        letterhead, to=item.email, body=letter.body(item.name, item.nonce),
+                        message_id=message_id(salt, item.invitation_id, batch.kind,
+                                              batch.reminder, domain))
+                except MailError as error:
+                    if not (reminder and error.recipient_refused):
+                        raise
+                    _refused_reminder(error)
                 done = item
                 sent += 1
             run.begin()

@@ -68,17 +68,23 @@ def free_port() -> int:
 
 
 class Collector:
-    """An aiosmtpd handler that keeps every message; may refuse the n-th recipient."""
+    """An aiosmtpd handler that keeps every message; may refuse the n-th recipient (with
+    ``refusal``: 550, the mailbox; 421, the whole server, which closes the connection), or
+    every recipient in ``refused``."""
 
     def __init__(self):
         self.messages: list[EmailMessage] = []
         self.rcpt_count = 0
         self.refuse_rcpt_number: int | None = None
+        self.refusal = "550 5.1.1 Mailbox unavailable"
+        self.refused: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_count += 1
         if self.rcpt_count == self.refuse_rcpt_number:
-            return "550 5.1.1 Mailbox unavailable"
+            return self.refusal
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

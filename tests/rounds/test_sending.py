@@ -185,11 +185,33 @@ def test_a_failed_reminder_resumes_without_reminding_anyone_twice(db, org, make_
     send_invitations(db, round_)
     smtp.messages.clear()
     smtp.rcpt_count, smtp.refuse_rcpt_number = 0, 4
+    smtp.refusal = "421 4.3.2 Service shutting down"  # the server fails, not an address
     send_reminders(db, round_)
     assert sent(db, round_.id, MailKind.REMINDER, 1) == 3
     assert send_reminders(db, round_, new_batch=False).resumed
     assert sent(db, round_.id, MailKind.REMINDER, 1) == 6
     assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[7:13]})
+
+
+def test_a_refused_reminder_counts_as_sent_and_leaves_no_trace_of_whom_it_was_for(
+        db, app, org, make_round, smtp, caplog):
+    """Only people who have not submitted are reminded, and HR can change anyone's address:
+    a reminder to an address the server refuses must look as if it had gone, or HR could
+    learn whether that one person has submitted."""
+    round_ = make_round([org.sales], launched=True)
+    send_invitations(db, round_)
+    smtp.messages.clear()
+    quiet = org.people[9]
+    smtp.refused = {quiet.email}
+    request = send_reminders(db, round_)
+    assert request.queued == 6
+    status = sending_status(round_, MailKind.REMINDER)
+    assert not status.under_way and status.error is None
+    assert sent(db, round_.id, MailKind.REMINDER, 1) == 6
+    assert sorted(smtp.to()) == sorted(p.email for p in org.people[7:13] if p is not quiet)
+    # Nothing is left to send again, and the log does not name the address.
+    assert send_reminders(db, round_, new_batch=False).batch_ids == ()
+    assert "refused a reminder" in caplog.text and quiet.email not in caplog.text
 
 
 def test_pressing_send_reminders_twice_on_the_same_page_reminds_no_one_twice(
@@ -272,6 +294,7 @@ def test_a_failed_reminder_can_be_resumed_from_the_page(db, client, hr, org, mak
     send_invitations(db, round_)
     smtp.messages.clear()
     smtp.rcpt_count, smtp.refuse_rcpt_number = 0, 3
+    smtp.refusal = "421 4.3.2 Service shutting down"
     url, emails = f"/rounds/{round_.id}", [p.email for p in org.people[7:13]]
     page = client.submit(f"{url}/remind", {"batch": "0"}, form_url=url,
                          follow_redirects=True).get_data(as_text=True)
@@ -279,7 +302,7 @@ def test_a_failed_reminder_can_be_resumed_from_the_page(db, client, hr, org, mak
     # count hidden (fewer than 5 submitted), no figure of the reminder's progress.
     status = page.split('sending" role="status"', 1)[1].split("</div>", 1)[0]
     assert "The mail server failed before every reminder was sent, at " in status
-    assert "The mail server refused a message: 550" in status
+    assert "The mail server refused a message: 421 4.3.2 Service shutting down" in status
     assert "@example.test" not in status and " of " not in status
     assert ">Try the last reminder again now</button>" in page
     page = client.submit(f"{url}/remind", {"resume": "1"}, form_url=url,
