@@ -19,6 +19,12 @@ round's total is the top group of the same check. Two decisions, both by
    inside it leaves fewer than the minimum (``NOT_YET``). A group hidden this way looks the
    same whether none or all but one of the minimum have submitted, and whichever of the two
    rules hid it.
+
+Step 2 also keeps to the groups that the results would show on the same counts, as a closed
+round's report shows them: two safe sets of counts, each hiding a different group to protect
+the same small one, would give it away together (a parent's count minus the children shown
+here and there). Shown counts are thus always some of the report's, with the same values, and
+add nothing to it.
 """
 
 from __future__ import annotations
@@ -167,10 +173,14 @@ def _team_progress(round_: Round) -> tuple[TeamProgress, ...]:
     by_invited = decide_visibility(
         (GroupNode(t.team_id, t.parent_team_id, responses=t.invited, invited=t.invited)
          for t in snapshot.values()), minimum)
-    by_submitted = decide_visibility(
-        (GroupNode(t.team_id, t.parent_team_id, responses=own_submitted.get(t.team_id, 0),
-                   invited=t.invited) for t in snapshot.values()),
-        minimum, within=by_invited.shown)
+    submitted_nodes = [GroupNode(t.team_id, t.parent_team_id,
+                                 responses=own_submitted.get(t.team_id, 0), invited=t.invited)
+                       for t in snapshot.values()]
+    # What the results would show on these counts: once the round closes, its report decides
+    # on exactly them (one response per person who submitted, in their team).
+    as_results = decide_visibility(submitted_nodes, minimum)
+    by_submitted = decide_visibility(submitted_nodes, minimum,
+                                     within=by_invited.shown & as_results.shown)
     rows = []
     for team_id in tree.walk():
         invited = by_invited.totals[team_id]

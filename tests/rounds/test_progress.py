@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select, update
 
+from surveyapp.analysis.confidentiality import GroupNode, decide_visibility
 from surveyapp.models import Invitation, Participation
 from surveyapp.rounds.progress import (
     NOT_YET,
@@ -149,3 +150,32 @@ def test_whom_a_reminder_would_reach_is_hidden_while_some_invitations_are_not_em
     db.session.commit()
     progress = round_progress(round_)
     assert (progress.submitted, progress.emailed, progress.to_remind) == (5, 1, None)
+
+
+def test_the_page_and_the_report_hide_the_same_groups_so_they_cannot_be_subtracted(
+        db, make_team, make_person, make_round):
+    """A parent with two people of its own and three sub-teams: each set of counts alone is
+    safe, but the report hides one sub-team to protect the parent's own two, and the page
+    must hide that one too, or the parent minus the three sub-teams shown here and there
+    counts the two."""
+    operations = make_team("Operations")
+    north = make_team("Care North", parent=operations)
+    south = make_team("Care South", parent=operations)
+    field = make_team("Field Service", parent=operations)
+    people = {team: [make_person(team=team) for _ in range(n)]
+              for team, n in ((operations, 2), (north, 18), (south, 17), (field, 16))}
+    round_ = make_round([operations], launched=True)
+    submitted = {operations: 2, north: 13, south: 13, field: 14}
+    for team, n in submitted.items():
+        submit(db, round_, people[team][:n])
+    rows = {t.team_id: t for t in round_progress(round_).teams}
+    report = decide_visibility(
+        [GroupNode(t.id, t.parent_id, submitted[t], len(people[t])) for t in submitted],
+        round_.min_group_size)
+    shown = {team_id for team_id, row in rows.items() if row.submitted is not None}
+    assert shown <= report.shown
+    assert all(rows[team_id].submitted == report.totals[team_id] for team_id in shown)
+    # Nothing shown on either lets the parent's own two be worked out.
+    children = [north, south, field]
+    visible = [t for t in children if t.id in shown | report.shown]
+    assert operations.id in shown and len(visible) < len(children)
