@@ -32,10 +32,12 @@ class MailError(RuntimeError):
     """
 
     def __init__(self, message: str, without_recipient: str | None = None, *,
-                 recipient_refused: bool = False):
+                 recipient_refused: bool = False, reason: str | None = None):
         super().__init__(message)
         self.without_recipient = without_recipient or message
         self.recipient_refused = recipient_refused
+        #: The server's words alone ("550 5.1.1 User unknown").
+        self.reason = reason or message
 
 
 #: UTF-8 bodies as quoted-printable: readable as they are in an .eml file, safe for any server.
@@ -182,7 +184,7 @@ def _refused(error: Exception, to: str) -> MailError:
         else reason
     return MailError(f"The mail server refused the message to {to}: {reason}",
                      f"The mail server refused a message: {hidden}",
-                     recipient_refused=_refuses_only_this_message(error))
+                     recipient_refused=_refuses_only_this_message(error), reason=reason)
 
 
 def _refuses_only_this_message(error: Exception) -> bool:

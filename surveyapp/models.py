@@ -320,6 +320,10 @@ class Invitation(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: When the invitation e-mail went out (None: not yet).
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When and why the mail server last refused the invitation's address (None: it has not,
+    #: or the invitation went out since). The invitation stays unsent until sent again.
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refusal: Mapped[str | None] = mapped_column(String(500))
     #: The last reminder batch this person was sent (0: none).
     reminder_batch: Mapped[int] = mapped_column(default=0)
 

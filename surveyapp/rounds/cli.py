@@ -28,6 +28,7 @@ from .invitations import (
     enqueue_batches,
     queue_invitations,
     queue_reminders,
+    refused_invitations,
     send_batch,
 )
 from .jobs import close_if_due, due_round_ids
@@ -225,6 +226,15 @@ def send_command(round_id, wait):
         return
     sent = _sent(request)
     click.echo(f"Sent {_plural(sent, 'invitation')}.")
+    count, not_reached = refused_invitations(_round(round_id))
+    if count:
+        addresses = "1 address" if count == 1 else f"{count:,} addresses"
+        click.echo(f"The mail server refused {addresses}; correct each on the person's page "
+                   "(or in a people import), then run the command again:")
+        for item in not_reached:
+            click.echo(f"  {item.name} <{item.email}>: {item.refusal}")
+        if count > len(not_reached):
+            click.echo(f"  and {count - len(not_reached):,} more")
     if error:
         raise click.ClickException(
             f"The mail server failed: {error} The rest is tried again by the workers, or run "

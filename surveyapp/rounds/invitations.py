@@ -415,7 +415,8 @@ class _Batch:
             sent=BATCHES.c.sent + 1, lease_until=bindparam("until"), error=None, failures=0)
         self.invited = update(INVITATIONS).where(
             INVITATIONS.c.id == bindparam("invitation"),
-            INVITATIONS.c.sent_at.is_(None)).values(sent_at=bindparam("now"))
+            INVITATIONS.c.sent_at.is_(None)).values(sent_at=bindparam("now"), refused_at=None,
+                                                     refusal=None)
         self.reminded = update(INVITATIONS).where(
             INVITATIONS.c.id == bindparam("invitation"),
             INVITATIONS.c.reminder_batch < bindparam("reminder")).values(
@@ -473,6 +474,13 @@ class _Batch:
         if how is not None:
             exports.count(how)
         return connection.execute(self.progress, {"until": now + self.lease}).rowcount == 1
+
+    def refused(self, invitation_id: int, error: MailError) -> None:
+        """Record that the mail server refused this invitation's address (not committed)."""
+        db.session.execute(
+            update(Invitation).where(Invitation.id == invitation_id,
+                                     Invitation.sent_at.is_(None))
+            .values(refused_at=utcnow(), refusal=error.reason[:500]))
 
     def fail(self, error: str) -> None:
         now = utcnow()
@@ -538,8 +546,9 @@ def send_batch(batch_id: int) -> int:
     in the same transaction as the check of the next one (the round still open, the lease
     still this worker's, the message still due), so one short write transaction per message
     and none held during the SMTP exchange. A mail-server failure leaves the rest for the
-    next try (``MailBatch.next_try_at``); so does a refused invitation, but not a refused
-    reminder (``_refused_reminder``).
+    next try (``MailBatch.next_try_at``). A refused recipient does not: an invitation is
+    recorded as refused (``Invitation.refused_at``) and stays unsent, a reminder counts as sent
+    (``_refused_reminder``), and the batch goes on.
     """
     run = _Batch(batch_id)
     if not run.take():
@@ -585,8 +594,14 @@ def send_batch(batch_id: int) -> int:
                         message_id=message_id(salt, item.invitation_id, batch.kind,
                                               batch.reminder, domain))
                 except MailError as error:
-                    if not (reminder and error.recipient_refused):
+                    if not error.recipient_refused:
                         raise
+                    if not reminder:
+                        # The batch goes on; HR sees whom it did not reach (``refused``).
+                        run.begin()
+                        run.refused(item.invitation_id, error)
+                        db.session.commit()
+                        continue
                     _refused_reminder(error)
                 done = item
                 sent += 1
@@ -651,6 +666,33 @@ def sending_status(round_: Round, kind: str, *, may_count: bool = True) -> Sendi
     shown = kind == MailKind.INVITATION or (may_count and not uncounted)
     return SendingStatus(unfinished, total if shown else None, sent if shown else None,
                          *(failed or (None, None, None)))
+
+
+@dataclass(frozen=True)
+class RefusedInvitation:
+    """An invitation whose address the mail server refused, for HR to correct."""
+
+    person_id: int
+    name: str
+    email: str
+    refusal: str
+    refused_at: datetime
+
+
+def refused_invitations(round_: Round, limit: int = 50) -> tuple[int, list[RefusedInvitation]]:
+    """How many of the round's invitations are unsent because the mail server refused their
+    address, and the first ``limit`` of them by name. (Whom an invitation reached says nothing
+    of who has submitted: every invitation is sent, whoever has answered.)"""
+    refused = and_(Invitation.round_id == round_.id, Invitation.sent_at.is_(None),
+                   Invitation.refused_at.is_not(None))
+    count = db.session.scalar(select(func.count()).select_from(Invitation).where(refused))
+    rows = db.session.execute(
+        select(Person.id, Person.name, Person.email, Invitation.refusal, Invitation.refused_at)
+        .join(Person, Person.id == Invitation.person_id).where(refused)
+        .order_by(Person.name, Person.id).limit(limit)).all()
+    return count or 0, [RefusedInvitation(person_id, name, email, refusal or "", refused_at)
+                        for person_id, name, email, refusal, refused_at in rows
+                        if refused_at is not None]
 
 
 def batches_of(round_id: int, kind: str, reminder: int = 0) -> Sequence[MailBatch]:

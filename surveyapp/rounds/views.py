@@ -43,6 +43,7 @@ from .invitations import (
     links_csv,
     queue_invitations,
     queue_reminders,
+    refused_invitations,
     sending_status,
 )
 from .jobs import close as close_job
@@ -217,6 +218,7 @@ def show(round_id: int):
     progress = round_progress(round_)
     context |= {"progress": progress, "days_left": days_left(round_.closes_on, now),
                 "invitations": sending_status(round_, MailKind.INVITATION),
+                "refused": refused_invitations(round_),
                 "reminders": sending_status(round_, MailKind.REMINDER,
                                             may_count=progress.to_remind is not None),
                 "exports": recorded_exports(round_.id), "link_export_on": link_export_on(),

@@ -154,9 +154,22 @@ def test_send_and_remind_without_wait_queue_the_work_for_the_workers(db, runner,
 def test_send_exits_1_when_the_mail_server_fails_midway(runner, org, make_round, smtp):
     round_ = make_round([org.sales], launched=True)
     smtp.refuse_rcpt_number = 2
+    smtp.refusal = "421 4.3.2 Service shutting down"
     result = invoke(runner, "send", "--wait", round_.id)
     assert result.exit_code == 1
-    assert "Sent 1 invitation." in result.stdout and "550" in result.stderr
+    assert "Sent 1 invitation." in result.stdout and "421" in result.stderr
+
+
+def test_send_lists_the_addresses_the_mail_server_refused(runner, org, make_round, smtp):
+    round_ = make_round([org.sales], launched=True)
+    wrong = org.people[10]
+    smtp.refused = {wrong.email}
+    result = invoke(runner, "send", "--wait", round_.id)
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "Sent 5 invitations."
+    assert lines[1].startswith("The mail server refused 1 address; correct each")
+    assert lines[2].startswith(f"  {wrong.name} <{wrong.email}>: 550 5.1.1")
 
 
 def test_list_shows_each_round_with_its_response_rate(db, runner, org, make_round):

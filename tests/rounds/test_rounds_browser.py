@@ -120,3 +120,27 @@ def test_the_open_round_page_fits_a_phone(live_server, phone_page, db, org, make
     screenshot(phone_page, "rounds-11-open-phone")
     assert_accessible(phone_page)
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_hr_sees_the_refused_addresses_and_sends_again_after_correcting_one(
+        live_server, page, db, org, make_user, make_round, smtp, screenshot):
+    make_user(Role.HR, email="hana@example.test")
+    url = f"{live_server}/rounds/{make_round([org.sales], launched=True).id}"
+    wrong = org.people[9]
+    wrong_id, wrong_name = wrong.id, wrong.name
+    smtp.refused = {wrong.email}
+    end_transaction(db)
+    sign_in(page, live_server, "hana@example.test")
+    page.goto(url)
+    page.get_by_role("button", name="Send 6 invitations").click()
+    page.get_by_text("The mail server refused 1 address:").wait_for()
+    screenshot(page, "rounds-refused-address")
+    assert_accessible(page)
+    page.get_by_role("link", name=wrong_name).click()
+    page.wait_for_url(f"{live_server}/people/{wrong_id}")
+    page.get_by_label("E-mail").fill("corrected@example.test")
+    page.get_by_role("button", name="Save").click()
+    page.goto(url)
+    page.get_by_role("button", name="Resume sending: 1 left").click()
+    page.get_by_text("All 6 invitations have been e-mailed.").wait_for()
+    assert "corrected@example.test" in smtp.to()

@@ -25,6 +25,7 @@ from surveyapp.rounds.invitations import (
     enqueue_batches,
     queue_invitations,
     queue_reminders,
+    refused_invitations,
     sending_status,
 )
 from surveyapp.rounds.link_exports import recorded_exports
@@ -93,14 +94,15 @@ def test_sending_again_sends_nothing_twice(db, org, make_round, smtp):
     assert len(smtp.messages) == 6
 
 
-def test_a_refused_recipient_stops_sending_and_sending_again_sends_only_the_rest(
+def test_a_server_failure_stops_sending_and_sending_again_sends_only_the_rest(
         db, org, make_round, smtp):
     round_ = make_round([org.ops], launched=True)
     smtp.refuse_rcpt_number = 3
+    smtp.refusal = "421 4.3.2 Service shutting down"
     send_invitations(db, round_)
     assert sent(db, round_.id) == 2
     failed = sending_status(round_, MailKind.INVITATION)
-    assert failed.under_way and "550 5.1.1 Mailbox unavailable" in failed.error
+    assert failed.under_way and "421 4.3.2 Service shutting down" in failed.error
     assert failed.next_try_at > failed.failed_at
     assert sum(i.sent_at is not None for i in invitations(db, round_.id)) == 2
     second = send_invitations(db, round_)  # pressed again: the waiting batch is tried now
@@ -108,6 +110,30 @@ def test_a_refused_recipient_stops_sending_and_sending_again_sends_only_the_rest
     assert sent(db, round_.id) == 7
     assert sending_status(round_, MailKind.INVITATION) == SendingStatus(0, 7, 7)
     assert Counter(smtp.to()) == Counter({p.email: 1 for p in org.people[:7]})
+
+
+def test_a_refused_address_is_recorded_and_the_others_still_go(db, org, make_round, smtp):
+    round_ = make_round([org.ops], launched=True)
+    wrong = org.people[2]
+    smtp.refused = {wrong.email}
+    send_invitations(db, round_)
+    # The batch went on past the refused address and finished: nothing waits on it.
+    status = sending_status(round_, MailKind.INVITATION)
+    assert not status.under_way and status.error is None
+    assert sorted(smtp.to()) == sorted(p.email for p in org.people[:7] if p is not wrong)
+    count, [refused] = refused_invitations(round_)
+    assert count == 1 and (refused.person_id, refused.email) == (wrong.id, wrong.email)
+    assert refused.refusal.startswith("550 5.1.1") and "User unknown" in refused.refusal
+    # HR corrects the address and sends again: only that invitation goes, and the refusal
+    # is forgotten.
+    smtp.messages.clear()
+    db.session.get(type(wrong), wrong.id).email = "corrected@example.test"
+    db.session.commit()
+    again = send_invitations(db, round_)
+    assert again.queued == 1
+    assert smtp.to() == ["corrected@example.test"]
+    assert refused_invitations(round_) == (0, [])
+    assert all(i.sent_at is not None and i.refusal is None for i in invitations(db, round_.id))
 
 
 def test_a_message_in_doubt_goes_again_under_the_same_message_id(db, org, make_round, smtp):
@@ -258,10 +284,11 @@ def test_the_page_shows_the_progress_and_a_failure_midway_and_offers_to_try_agai
     round_id = int(url.rsplit("/", 1)[1])
     emails = [p.email for p in org.people[7:13]]
     smtp.refuse_rcpt_number = 3
+    smtp.refusal = "421 4.3.2 Service shutting down"
     page = client.submit(f"{url}/send", form_url=url, follow_redirects=True).get_data(as_text=True)
     status = page.split('sending" role="status"', 1)[1].split("</div>", 1)[0]
     assert "2 of 6 e-mailed so far" in status and 'value="2"' in status
-    assert "The mail server failed at " in status and "550 5.1.1 Mailbox unavailable" in status
+    assert "The mail server failed at " in status and "421 4.3.2 Service shutting down" in status
     [batch] = batches_of(round_id, MailKind.INVITATION)
     assert f"Trying again at {clock_time(batch.next_try_at)}." in status
     assert "no one gets the same invitation twice" in status
@@ -270,6 +297,24 @@ def test_the_page_shows_the_progress_and_a_failure_midway_and_offers_to_try_agai
     page = client.submit(f"{url}/send", form_url=url, follow_redirects=True).get_data(as_text=True)
     assert "Trying again now to send the invitations left" in page
     assert "All 6 invitations have been e-mailed." in page and "failed" not in page
+    assert Counter(smtp.to()) == Counter({email: 1 for email in emails})
+
+
+def test_the_page_lists_the_refused_addresses_to_correct_and_sends_them_again(
+        db, client, hr, org, make_round, smtp):
+    round_ = make_round([org.sales], launched=True)
+    url, emails = f"/rounds/{round_.id}", [p.email for p in org.people[7:13]]
+    wrong_id, wrong_email = org.people[8].id, org.people[8].email
+    smtp.refused = {wrong_email}
+    page = client.submit(f"{url}/send", form_url=url, follow_redirects=True).get_data(as_text=True)
+    notice = page.split("The mail server refused 1 address:", 1)[1].split("</div>", 1)[0]
+    assert f'href="/people/{wrong_id}"' in notice and f"&lt;{wrong_email}&gt;" in notice
+    assert "User unknown" in notice
+    assert "1 of 6 invitations have not been e-mailed yet" in page
+    assert "Resume sending: 1 left" in page
+    smtp.refused = set()
+    page = client.submit(f"{url}/send", form_url=url, follow_redirects=True).get_data(as_text=True)
+    assert "All 6 invitations have been e-mailed." in page and "refused" not in page
     assert Counter(smtp.to()) == Counter({email: 1 for email in emails})
 
 
