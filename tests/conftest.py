@@ -280,6 +280,24 @@ def db(app):
 
 
 @pytest.fixture
+def close_due_on(monkeypatch):
+    """``close_due_on(day)`` does what the clock's job ``close_due`` does on ``day``: close
+    every round due then, each in its own transaction; returns how many closed. The reports
+    it queues are not rendered here (tests/reports covers them)."""
+    from types import SimpleNamespace
+
+    from surveyapp.rounds import jobs
+
+    monkeypatch.setattr(jobs, "prepare_reports", SimpleNamespace(enqueue=lambda round_id: None))
+
+    def close(day) -> int:
+        monkeypatch.setattr(jobs, "today", lambda: day)
+        return sum(jobs.close_if_due(round_id) for round_id in jobs.due_round_ids())
+
+    return close
+
+
+@pytest.fixture
 def make_team(db):
     """``make_team("North", parent=care)`` adds and commits a team."""
 

@@ -10,8 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..directory.queries import load_tree
 from ..domain import DomainError
@@ -263,30 +262,6 @@ def delete_draft(round_: Round) -> None:
     _require(round_, RoundStatus.DRAFT, "Only a draft round can be deleted.")
     db.session.delete(round_)
     db.session.flush()
-
-
-def close_due_rounds(today: date) -> int:
-    """Close every open round whose closing date has passed (or that HR asked to close);
-    return how many were closed.
-
-    A round that cannot close (its responses do not open, see ``close_round``) stays open and
-    is logged; the others close.
-    """
-    due = db.session.scalars(
-        select(Round).where(Round.status == RoundStatus.OPEN, or_(
-            Round.closes_on < today, Round.close_requested_at.is_not(None)))
-    ).all()
-    closed = 0
-    for round_ in due:
-        try:
-            with db.session.begin_nested():
-                close_round(round_)
-        except RoundError as error:
-            current_app.logger.error("Round %s (%s) is due but cannot close: %s",
-                                     round_.id, round_.name, error)
-            continue
-        closed += 1
-    return closed
 
 
 def _require(round_: Round, status: str, message: str) -> None:

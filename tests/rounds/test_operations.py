@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 from surveyapp.models import Invitation, Round, RoundStatus, RoundTeam
 from surveyapp.rounds.operations import (
     RoundError,
-    close_due_rounds,
     close_round,
     create_round,
     edit_instrument,
@@ -142,12 +141,12 @@ def test_extend_moves_the_closing_date_later_only(db, org):
     assert round_.closes_on == TODAY + timedelta(days=21)
 
 
-def test_rounds_close_themselves_after_their_closing_date(db, org):
+def test_rounds_close_themselves_after_their_closing_date(db, org, close_due_on):
     round_ = new_round(db, [org["sales"]])
     launch_round(round_, today=TODAY)
     db.session.commit()
-    assert close_due_rounds(round_.closes_on) == 0
-    assert close_due_rounds(round_.closes_on + timedelta(days=1)) == 1
+    assert close_due_on(round_.closes_on) == 0
+    assert close_due_on(round_.closes_on + timedelta(days=1)) == 1
     db.session.commit()
     assert db.session.scalar(select(Round.status)) == RoundStatus.CLOSED
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from surveyapp.clock import today
 from surveyapp.instrument import load_default
 from surveyapp.models import Invitation, Round
-from surveyapp.rounds.operations import close_due_rounds, close_round, create_round, launch_round
+from surveyapp.rounds.operations import close_round, create_round, launch_round
 from surveyapp.rounds.tallies import compute_tallies, load_tallies, stored_tallies
 from surveyapp.survey.storage import save_draft, submit_response
 
@@ -63,8 +63,8 @@ def test_closing_stores_every_teams_tally_as_computed_from_the_answers(db, make_
     assert stored_tallies(round_, [teams["north"]]) == {teams["north"]: computed[teams["north"]]}
 
 
-def test_rounds_closed_when_due_store_their_tallies_too(db, make_team, make_person):
+def test_rounds_closed_when_due_store_their_tallies_too(db, make_team, make_person, close_due_on):
     round_, teams = answered_round(db, make_team, make_person)
-    assert close_due_rounds(round_.closes_on + timedelta(days=1)) == 1
+    assert close_due_on(round_.closes_on + timedelta(days=1)) == 1
     db.session.commit()
     assert stored_tallies(db.session.get(Round, round_.id))[teams["care"]].responses == 3

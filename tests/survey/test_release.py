@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from surveyapp.instrument import load_default
 from surveyapp.models import Draft, Participation, PendingResponse, Response, Round, RoundStatus
-from surveyapp.rounds.operations import close_due_rounds, close_round
+from surveyapp.rounds.operations import close_round
 from surveyapp.rounds.tallies import stored_tallies
 from surveyapp.survey.reading import find_for_writing
 from surveyapp.survey.release import release_responses
@@ -67,28 +67,27 @@ def test_a_changed_key_stops_the_close_with_a_message_and_loses_nothing(app, cli
 
 
 def test_a_due_round_that_cannot_close_stays_open_and_the_others_close(app, client, db,
-                                                                      open_round):
+                                                                      open_round, close_due_on):
     answer_all(client, open_round.tokens[:1])
     round_ = db.session.get(Round, open_round.round_id)
     app.config["INVITATION_KEY"] = "another key"
-    assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 0
+    assert close_due_on(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 0
     db.session.commit()
     assert db.session.get(Round, open_round.round_id).status == RoundStatus.OPEN
     app.config["INVITATION_KEY"] = ""
-    assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
+    assert close_due_on(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
     db.session.commit()
     assert count(db, Response) == 1
 
 
 @pytest.mark.only_on("sqlite")
-def test_rounds_closed_when_due_leave_no_released_answer_in_sqlites_wal(app, client, db,
-                                                                        open_round, caplog):
-    """The scheduled close truncates the WAL once its transaction commits, as HR's close
-    does: a savepoint per round must neither trigger the checkpoint early (it would wait out
-    the busy timeout against the open transaction and truncate nothing) nor cancel it."""
+def test_rounds_closed_when_due_leave_no_released_answer_in_sqlites_wal(
+        app, client, db, open_round, caplog, close_due_on):
+    """The clock's close truncates the WAL once each round's transaction commits, as HR's
+    close does."""
     answer_all(client, open_round.tokens[:2])
     round_ = db.session.get(Round, open_round.round_id)
-    assert close_due_rounds(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
+    assert close_due_on(round_.closes_on.replace(year=round_.closes_on.year + 1)) == 1
     db.session.commit()
     wal = Path(db.engine.url.database + "-wal")
     assert wal.stat().st_size == 0
