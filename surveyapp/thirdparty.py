@@ -1,6 +1,6 @@
 """Every change surveyapp makes to a third-party library's internals, in this one module.
 
-Both patches make PDFs faster and change none of their content (tests/reports/test_thirdparty.py
+The patches make PDFs faster and change none of their content (tests/reports/test_thirdparty.py
 renders reports with and without each and compares them):
 
 - **pydyf's page references, cached.** ``pydyf.PDF.page_references`` builds the tuple of every
@@ -12,6 +12,10 @@ renders reports with and without each and compares them):
   (a rule of our own such as ``::marker { content: none }`` adds work instead), so reports are
   styled by a copy of the sheet without those rules, through the private
   ``HTML._ua_stylesheets``.
+- **tinyhtml5's regular expressions, cached.** ``HTMLUnicodeInputStream.chars_until`` keeps a
+  cache of the expression for each set of characters, but files each one under the expression
+  itself rather than under the characters, so it never finds one and builds it again at every
+  call: half the time of parsing a report's HTML. The patched method files them as intended.
 
 Each patch was written and tested for a range of releases of the library it patches (the same
 range as its pin in pyproject.toml). When the installed release is outside that range, or the
@@ -31,6 +35,7 @@ from importlib import metadata, resources
 from typing import Any
 
 import pydyf
+from tinyhtml5 import inputstream
 from weasyprint import CSS, HTML
 from weasyprint.css.counters import CounterStyle
 
@@ -55,7 +60,8 @@ class Patch:
 
 PAGE_REFERENCES = Patch("cached page references", "pydyf", (0, 13), (0, 14))
 LEAN_UA_STYLESHEET = Patch("lean user-agent stylesheet", "weasyprint", (70,), (71,))
-PATCHES = (PAGE_REFERENCES, LEAN_UA_STYLESHEET)
+PARSER_REGEXES = Patch("cached parser expressions", "tinyhtml5", (2, 1), (2, 2))
+PATCHES = (PAGE_REFERENCES, LEAN_UA_STYLESHEET, PARSER_REGEXES)
 
 #: Whether each patch applies, once decided (``applies``), under ``_deciding``.
 _decided: dict[Patch, bool] = {}
@@ -63,6 +69,8 @@ _deciding = threading.Lock()
 
 #: pydyf's own ``PDF.page_references``, kept to put back when the patch must not apply.
 _UPSTREAM_PAGE_REFERENCES = pydyf.PDF.__dict__.get("page_references")
+#: tinyhtml5's own ``HTMLUnicodeInputStream.chars_until``, likewise.
+_UPSTREAM_CHARS_UNTIL = inputstream.HTMLUnicodeInputStream.__dict__.get("chars_until")
 #: The user-agent rules left out: the number of each that html5_ua.css 70 has. Another number
 #: means the sheet has changed, and the patch is not applied.
 _MARKER_RULE = re.compile(r"^::marker ", re.MULTILINE)
@@ -129,6 +137,11 @@ def _missing_internal(patch: Patch) -> str | None:
     """Why the internal ``patch`` relies on is not as it was written for, or None."""
     if patch is PAGE_REFERENCES and not isinstance(_UPSTREAM_PAGE_REFERENCES, property):
         return "pydyf.PDF.page_references is not a property"
+    if patch is PARSER_REGEXES:
+        if not callable(_UPSTREAM_CHARS_UNTIL):
+            return "tinyhtml5's HTMLUnicodeInputStream has no chars_until"
+        if not isinstance(getattr(inputstream, "characters_until_regex", None), dict):
+            return "tinyhtml5.inputstream has no characters_until_regex"
     if patch is LEAN_UA_STYLESHEET:
         if not callable(getattr(HTML, "_ua_stylesheets", None)):
             return "weasyprint.HTML has no _ua_stylesheets"
@@ -168,6 +181,47 @@ def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
 
 
 _CACHED_PAGE_REFERENCES = property(_page_references)
+
+
+# tinyhtml5: the expressions of chars_until --------------------------------------------------------
+
+def cache_parser_regexes() -> bool:
+    """Make ``HTMLUnicodeInputStream.chars_until`` the patched one when the patch applies, and
+    tinyhtml5's own when it does not; return whether the patched one is in place. Process-wide
+    (a method of the class), and cheap enough to call before every PDF."""
+    wanted = _chars_until if applies(PARSER_REGEXES) else _UPSTREAM_CHARS_UNTIL
+    stream = inputstream.HTMLUnicodeInputStream
+    if wanted is not None and stream.__dict__.get("chars_until") is not wanted:
+        stream.chars_until = wanted
+    return wanted is _chars_until
+
+
+def _chars_until(self: Any, characters: Any, opposite: bool = False) -> str:
+    """tinyhtml5 2.1's ``chars_until`` with its cache filed under the characters: the stream's
+    text up to (not including) the first of ``characters`` (with ``opposite``: the first
+    character not among them), or to the end."""
+    key = (characters, opposite)
+    regex = inputstream.characters_until_regex.get(key)
+    if regex is None:
+        escaped = "".join(f"\\x{ord(character):02x}" for character in characters)
+        regex = re.compile(f"[{escaped}]+" if opposite else f"[^{escaped}]+")
+        inputstream.characters_until_regex[key] = regex
+    result = []
+    while True:
+        match = regex.match(self.chunk, self.chunk_offset)
+        if match is None:
+            if self.chunk_offset != self.chunk_size:
+                break  # nothing matched, and not for want of text
+        else:
+            end = match.end()
+            if end != self.chunk_size:  # the match stops inside the chunk: done
+                result.append(self.chunk[self.chunk_offset:end])
+                self.chunk_offset = end
+                break
+        result.append(self.chunk[self.chunk_offset:])  # the whole rest matched: read on
+        if not self.read_chunk():
+            break
+    return "".join(result)
 
 
 # WeasyPrint: the user-agent stylesheet ----------------------------------------------------------

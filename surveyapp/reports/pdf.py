@@ -107,6 +107,7 @@ def write_pdf(html: str, attachments: list[Attachment]) -> bytes:
     """WeasyPrint's part of ``render_pdf``. A function of its own, so that nothing refers to
     the laid-out document any more when ``collections_deferred`` collects it."""
     thirdparty.cache_page_references()
+    thirdparty.cache_parser_regexes()
     document = thirdparty.report_html(
         string=html, url_fetcher=URLFetcher(allowed_protocols=()),
     ).render(

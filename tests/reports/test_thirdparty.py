@@ -13,14 +13,17 @@ from pathlib import Path
 
 import pydyf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
+from tinyhtml5.inputstream import HTMLUnicodeInputStream, characters_until_regex
 from weasyprint import HTML
 
 from surveyapp import thirdparty
 from surveyapp.analysis.confidentiality import ORGANISATION
 from surveyapp.models import Round
 from surveyapp.reports.pdf import pdf_inputs, render_pdf
-from surveyapp.thirdparty import LEAN_UA_STYLESHEET, PAGE_REFERENCES, PATCHES
+from surveyapp.thirdparty import LEAN_UA_STYLESHEET, PAGE_REFERENCES, PARSER_REGEXES, PATCHES
 
 # slow: renders PDFs, left to the full run by scripts/test --quick.
 pytestmark = pytest.mark.slow
@@ -28,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 #: Releases just outside each patch's range.
-UNSUPPORTED = {"pydyf": "0.14.0", "weasyprint": "71.0"}
+UNSUPPORTED = {"pydyf": "0.14.0", "weasyprint": "71.0", "tinyhtml5": "2.2.0"}
 #: The attachment's dates: the second it was rendered in (same length, so the offsets hold).
 DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}Z\)")
 
@@ -45,6 +48,7 @@ def installed():
         yield versions
     thirdparty.forget()
     thirdparty.cache_page_references()
+    thirdparty.cache_parser_regexes()
 
 
 def render(db, closed_round, group: str) -> bytes:
@@ -73,13 +77,14 @@ def fall_back(installed, patch) -> None:
 # --- The installed releases: both patches apply, silently --------------------------------------
 
 
-def test_both_patches_apply_to_the_installed_releases(db, closed_round, installed, caplog):
+def test_every_patch_applies_to_the_installed_releases(db, closed_round, installed, caplog):
     with caplog.at_level(logging.WARNING, logger="surveyapp.thirdparty"):
         render(db, closed_round, "Sales")
     assert not caplog.records, [r.getMessage() for r in caplog.records]
-    assert thirdparty.applies(PAGE_REFERENCES) and thirdparty.applies(LEAN_UA_STYLESHEET)
+    assert all(thirdparty.applies(patch) for patch in PATCHES)
     assert pydyf.PDF.__dict__["page_references"] is thirdparty._CACHED_PAGE_REFERENCES
     assert type(thirdparty.report_html(string="<p>x")) is thirdparty._LeanHTML
+    assert HTMLUnicodeInputStream.__dict__["chars_until"] is thirdparty._chars_until
 
 
 def test_pyproject_pins_each_patched_library_to_the_patch_releases():
@@ -114,6 +119,40 @@ def test_the_lean_user_agent_stylesheet_gives_the_same_pdf(db, closed_round, ins
     assert_same_pdf(patched, unpatched)
 
 
+@pytest.mark.parametrize("group", ["Customer Care", ORGANISATION])
+def test_cached_parser_expressions_give_the_same_pdf(db, closed_round, installed, group):
+    patched = render(db, closed_round, group)
+    fall_back(installed, PARSER_REGEXES)
+    thirdparty.forget()
+    unpatched = render(db, closed_round, group)
+    assert HTMLUnicodeInputStream.__dict__["chars_until"] is thirdparty._UPSTREAM_CHARS_UNTIL
+    assert_same_pdf(patched, unpatched)
+
+
+@given(st.text(alphabet=st.sampled_from("ab<&'\"=- \t\n\x00é>/!"), max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_the_patched_parser_scans_text_as_tinyhtml5_does(text):
+    """Every call tinyhtml5's tokenizer makes, on any text: the same result, the same stream
+    position after it."""
+    for characters, opposite in [(("&", "<", "\x00"), False), (("<", "\x00"), False),
+                                 (("'", "&", "\x00"), False), (("-", "\x00"), False),
+                                 (frozenset("\t\n\x0c \r"), True), (frozenset("ab"), True)]:
+        ours, theirs = HTMLUnicodeInputStream(text), HTMLUnicodeInputStream(text)
+        for _ in range(3):  # from the start, then from where each scan stopped
+            assert thirdparty._chars_until(ours, characters, opposite) == \
+                thirdparty._UPSTREAM_CHARS_UNTIL(theirs, characters, opposite)
+            assert ours.character() == theirs.character()
+
+
+def test_the_patched_parser_builds_each_expression_once(installed):
+    assert thirdparty.cache_parser_regexes()
+    stream = HTMLUnicodeInputStream("<p>one &amp; two</p>")
+    stream.chars_until(("&", "<", "\x00"))
+    found = characters_until_regex[(("&", "<", "\x00"), False)]
+    HTMLUnicodeInputStream("x & y").chars_until(("&", "<", "\x00"))
+    assert characters_until_regex[(("&", "<", "\x00"), False)] is found
+
+
 def test_cached_page_references_are_pydyfs_as_pages_are_added(installed):
     pdf = pydyf.PDF()
     assert thirdparty.cache_page_references()
@@ -138,12 +177,14 @@ def test_unsupported_releases_fall_back_with_one_warning_each_and_the_same_pdf(
         first = render(db, closed_round, "Customer Care")
         second = render(db, closed_round, "Customer Care")
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2, messages
+    assert len(messages) == 3, messages
     assert any("pydyf 0.14.0 is installed; the patch is for pydyf>=0.13,<0.14" in m
                for m in messages), messages
     assert any("weasyprint 71.0 is installed; the patch is for weasyprint>=70,<71" in m
                for m in messages), messages
-    assert not thirdparty.cache_page_references()
+    assert any("tinyhtml5 2.2.0 is installed; the patch is for tinyhtml5>=2.1,<2.2" in m
+               for m in messages), messages
+    assert not thirdparty.cache_page_references() and not thirdparty.cache_parser_regexes()
     assert_same_pdf(patched, first)
     assert_same_pdf(first, second)
 
