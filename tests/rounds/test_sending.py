@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from surveyapp.extensions import db as _db
 from surveyapp.mail import Letterhead
 from surveyapp.models import Invitation, MailKind, Participation, Round, utcnow
 from surveyapp.rounds import invitations as invitations_module
@@ -389,36 +388,27 @@ def test_a_message_s_record_commits_without_waiting_for_the_disk(db, org, make_r
                                                                   monkeypatch):
     """Each message's commit skips the wait for the disk (a database crash may lose the last
     records: those messages go again under their Message-ID), and only that commit."""
-    seen = []
-    record = invitations_module._Batch.record
+    before, during = [], []
+    begin, record = invitations_module._Batch.begin, invitations_module._Batch.record
     postgresql = db.engine.dialect.name == "postgresql"
     ask = "SHOW synchronous_commit" if postgresql else "PRAGMA synchronous"
 
+    def durable_then_begin(self):
+        connection = db.session.connection()
+        before.append(connection.exec_driver_sql(ask).scalar())
+        if postgresql:  # the suite's server never waits for the disk; this connection does
+            connection.exec_driver_sql("SET synchronous_commit TO on")
+        begin(self)
+
     def observed(self, *args):
-        seen.append(db.session.connection().exec_driver_sql(ask).scalar())
+        during.append(db.session.connection().exec_driver_sql(ask).scalar())
         return record(self, *args)
 
+    monkeypatch.setattr(invitations_module._Batch, "begin", durable_then_begin)
     monkeypatch.setattr(invitations_module._Batch, "record", observed)
-    round_ = make_round([org.sales], launched=True)
-    if postgresql:  # the suite's server commits without waiting everywhere: not here
-        durable("on")
-    try:
-        send_invitations(db, round_)
-        with db.engine.connect() as connection:
-            after = connection.exec_driver_sql(ask).scalar()
-    finally:
-        if postgresql:
-            durable(None)
-    assert len(seen) == 6
+    send_invitations(db, make_round([org.sales], launched=True))
+    assert len(during) == 6
     # SQLite's WAL with synchronous=NORMAL (1) never waits for the disk at a commit.
-    assert set(seen) == ({"off"} if postgresql else {1})
-    assert after == ("on" if postgresql else 1)
-
-
-def durable(setting: str | None) -> None:
-    """Set (or reset) this database's ``synchronous_commit`` for the connections to come."""
-    with _db.engine.begin() as connection:
-        name = connection.exec_driver_sql("SELECT current_database()").scalar()
-        value = f"= {setting}" if setting else "TO DEFAULT"
-        connection.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit {value}')
-    _db.engine.dispose()
+    assert set(during) == ({"off"} if postgresql else {1})
+    # The message before's setting ended with its commit: the connection's own is back.
+    assert set(before[1:]) == ({"on"} if postgresql else {1})
