@@ -189,7 +189,10 @@ def _refused(error: Exception, to: str) -> MailError:
 
 def _refuses_only_this_message(error: Exception) -> bool:
     """Whether the server refused the recipient or the content of one message and takes the
-    next (not 421, with which it closes the connection)."""
+    next (not 421, with which it closes the connection). An address beyond ASCII that the
+    server cannot take (no SMTPUTF8) is refused before anything is sent."""
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code != 421 for code, _ in error.recipients.values())
     return isinstance(error, smtplib.SMTPDataError) and error.smtp_code != 421

@@ -8,8 +8,13 @@ has 0 or 4 responses.
 2. Complementary suppression: for every shown group V, the responses that are in V but in no
    shown group below it (the "residue": V minus its largest shown sub-groups) can be worked out
    by subtraction. The residue must therefore be empty of hidden teams and of V's own people's
-   responses, or hold at least the minimum. When it does not, the smallest shown sub-group is
-   hidden too, and the check repeats until every residue is safe.
+   responses, or hold at least the minimum. When it does not, the shown sub-group with the
+   fewest people *invited* is hidden too (the lowest id among equals), and the check repeats
+   until every residue is safe. The choice follows the numbers invited, fixed at launch and
+   known to HR, never the responses: chosen by responses, it would tell which sub-group has
+   fewer, and it would change as people answer, so that two looks at an open round's counts
+   (or its last look and the closed round's report), each safe, would hide different groups
+   and together give a small one away.
 
 3. Figures of one statement or one capability: people may skip statements, so a statement's
    figures rest on the people who answered it, who can be fewer than the group's responses.
@@ -97,6 +102,12 @@ class _Tree:
             order.append(current)
             stack.extend(self.children[current])
         self.upward = order[::-1]
+        #: People invited in each group (team and below): which shown sub-group complementary
+        #: suppression hides follows these, fixed at launch, never the responses (see decide).
+        self.invited_totals = list(self.invited)
+        for i in self.upward:
+            if i:
+                self.invited_totals[self.parent[i]] += self.invited_totals[i]
 
     def decide(self, own: list[int], minimum: int, within: Collection[int] | None) -> Visibility:
         """Rules 1 and 2 with ``own`` responses per position (see ``decide_visibility``)."""
@@ -141,7 +152,7 @@ class _Tree:
             frontier = unsafe_residue(group)
             if frontier is None:
                 raise AssertionError("a group in unsafe is left unsafe until checked again")
-            smallest = min(frontier, key=lambda g: (totals[g], ids[g]))
+            smallest = min(frontier, key=lambda g: (self.invited_totals[g], ids[g]))
             shown[smallest] = False
             unsafe.pop(ids[smallest], None)
             if not unsafe_residue(group):

@@ -59,6 +59,11 @@ def reference_visibility(nodes: Iterable[GroupNode], minimum: int,
                 stack.extend((c, False) for c in children[current])
 
     add_up(ORGANISATION)
+    # Which sub-group complementary suppression hides: the one with the fewest people invited
+    # (team and below), then the lowest id.
+    invited_totals: dict[int, int] = {}
+    for group in sorted(totals, key=lambda g: -depth(g, parent)):
+        invited_totals[group] = invited[group] + sum(invited_totals[c] for c in children[group])
     shown = {g for g, total in totals.items()
              if total >= minimum and (within is None or g in within)}
 
@@ -88,11 +93,18 @@ def reference_visibility(nodes: Iterable[GroupNode], minimum: int,
         for group in sorted(shown):
             count, frontier, matters = residue(group)
             if matters and count < minimum and frontier:
-                smallest = min(frontier, key=lambda g: (totals[g], g))
+                smallest = min(frontier, key=lambda g: (invited_totals[g], g))
                 shown.discard(smallest)
                 changed = True
                 break
     return Visibility(minimum=minimum, totals=totals, shown=frozenset(shown))
+
+
+def depth(group: int, parent: dict[int, int]) -> int:
+    level = 0
+    while group != ORGANISATION:
+        group, level = parent[group], level + 1
+    return level
 
 
 @st.composite

@@ -94,3 +94,4 @@ def test_a_server_without_smtputf8_refuses_such_an_address_in_words(app):
         controller.stop()
     assert smtp.to() == ["ana@example.org"]
     assert "zoë@exämple.org" not in refused.value.without_recipient
+    assert refused.value.recipient_refused  # that address only: the next message can go

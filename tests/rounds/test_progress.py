@@ -179,3 +179,34 @@ def test_the_page_and_the_report_hide_the_same_groups_so_they_cannot_be_subtract
     children = [north, south, field]
     visible = [t for t in children if t.id in shown | report.shown]
     assert operations.id in shown and len(visible) < len(children)
+
+
+def test_the_group_hidden_to_protect_another_stays_the_same_as_people_answer(
+        db, make_team, make_person, make_round):
+    """Which sub-team is hidden to protect a small group follows the numbers invited, not the
+    counts: were it the smaller count, it would switch as people answer, and two looks at the
+    page, each safe, would together count the small group (here: the parent's own two and
+    Field Service, always hidden, at none)."""
+    operations = make_team("Operations")
+    north = make_team("Care North", parent=operations)
+    south = make_team("Care South", parent=operations)
+    field = make_team("Field Service", parent=operations)
+    people = {team: [make_person(team=team) for _ in range(n)]
+              for team, n in ((operations, 2), (north, 18), (south, 17), (field, 16))}
+    round_ = make_round([operations], launched=True)
+    ids = (operations.id, north.id, south.id, field.id)
+
+    def look() -> dict[int, int | None]:
+        rows = {t.team_id: t.submitted for t in round_progress(round_).teams}
+        return {team_id: rows[team_id] for team_id in ids}
+
+    submit(db, round_, people[north][:5] + people[south][:5])
+    first = look()
+    submit(db, round_, people[north][5:6])
+    second = look()
+    hidden = [{t for t, n in seen.items() if n is None} for seen in (first, second)]
+    assert hidden[0] == hidden[1]
+    # Whatever is shown, the parent minus the sub-teams shown leaves at least the minimum.
+    for seen in (first, second):
+        shown_children = sum(seen[t] or 0 for t in ids[1:])
+        assert seen[operations.id] is None or seen[operations.id] - shown_children >= 5
