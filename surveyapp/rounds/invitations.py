@@ -529,14 +529,6 @@ def _due_rows(batch: MailBatch) -> list[_Due]:
     return [_Due(*row) for row in db.session.execute(query.order_by(Invitation.id))]
 
 
-def _refused_reminder(error: MailError) -> None:
-    """A reminder whose recipient (or content) the mail server refused counts as sent, and
-    its batch goes on: were it to fail or to be told apart, the person's address, which HR
-    can change, would show whether they have submitted (only those who have not are
-    reminded). Not even the log says so: a line there would tell it apart too."""
-    del error
-
-
 def send_batch(batch_id: int) -> int:
     """Send what the batch still has to send, if no other worker holds it; the job
     ``rounds.jobs.send_mail_batch``. :return: the messages this call sent.
@@ -546,8 +538,10 @@ def send_batch(batch_id: int) -> int:
     still this worker's, the message still due), so one short write transaction per message
     and none held during the SMTP exchange. A mail-server failure leaves the rest for the
     next try (``MailBatch.next_try_at``). A refused recipient does not: an invitation is
-    recorded as refused (``Invitation.refused_at``) and stays unsent, a reminder counts as sent
-    (``_refused_reminder``), and the batch goes on.
+    recorded as refused (``Invitation.refused_at``) and stays unsent, and the batch goes on. A
+    refused reminder counts as sent, and nothing, not even the log, says it was refused: only
+    people who have not submitted are reminded, and HR can change anyone's address, so a
+    refusal that showed would tell whether that person has submitted.
     """
     run = _Batch(batch_id)
     if not run.take():
@@ -601,7 +595,7 @@ def send_batch(batch_id: int) -> int:
                         run.refused(item.invitation_id, error)
                         db.session.commit()
                         continue
-                    _refused_reminder(error)
+                    # A refused reminder counts as sent, unlogged (see the docstring).
                 done = item
                 sent += 1
             run.begin()
